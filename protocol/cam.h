@@ -1,0 +1,116 @@
+/*
+ * The cam side of the protocol as a pure state machine, as stock firmware
+ * behaves: camsim drives it with bytes and time and answers commands.
+ *
+ * - Validates each command: sequence (NAK SEQUENCE), header/payload CRC
+ *   (NAK CHECKSUM when the header was sound but the payload CRC failed),
+ *   length above max payload (NAK OVERFLOW), opcode/channel rules (system
+ *   opcodes only on channel 0, else NAK INVALID).
+ * - A valid PROTO_SYNC (the fixed 10-byte packet) is recognised anywhere in
+ *   the byte stream, also inside a partial packet or while waiting for an
+ *   ACK: state resets to default caps, seq 0, and on_reset() is called.
+ * - Responses are fragmented by the negotiated max payload (FRAGMENT on all
+ *   but the last). With the ack cap each packet carries ACK_REQ and the
+ *   next is sent only after the host's ACK; an unACKed packet is resent
+ *   with RTX after 500, 1000, 2000 ms, and 4000 ms after the third resend
+ *   the cam gives up and re-initialises (like SYNC, without an answer).
+ * - Events go out at any time (also between fragments) when the events cap
+ *   is on; they do not advance the sequence and are not ACKed.
+ * - SET_CAPS is answered under the old caps, which change once that answer
+ *   is ACKed (or sent, without the ack cap).
+ */
+#ifndef OMV_CAM_H
+#define OMV_CAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg.h"
+#include "packet.h"
+
+#define OMV_RTX_FIRST_MS 500u
+#define OMV_RTX_RETRIES  3u
+
+struct omv_cam;
+
+struct omv_cam_ops {
+	/* One whole packet to put on the wire. */
+	void (*write)(void *ctx, const uint8_t *buf, size_t len);
+	/*
+	 * A valid command that the application must answer, now or later,
+	 * with omv_cam_reply(). Protocol opcodes (SYNC, GET_CAPS, SET_CAPS,
+	 * PROTO_STATS) are answered by the state machine and never reach it.
+	 */
+	void (*command)(void *ctx, const struct omv_packet *cmd);
+	/* Protocol state was re-initialised (SYNC, give-up, omv_cam_reinit):
+	 * the application releases channel locks. */
+	void (*on_reset)(void *ctx);
+};
+
+struct omv_cam {
+	struct omv_caps caps;
+	struct omv_caps pending_caps;
+	bool caps_pending;
+	uint16_t cam_max_payload;	/* what GET_CAPS reports */
+
+	struct omv_decoder dec;
+	uint8_t *dec_buf;
+	uint8_t sync_window[OMV_HDR_SIZE];	/* last bytes seen, for SYNC */
+	size_t sync_fill;
+	uint8_t seq;
+
+	/* command being answered */
+	bool cmd_active;
+	uint8_t cmd_op, cmd_chan;
+
+	/* response being sent */
+	uint8_t *resp;
+	size_t resp_len, resp_cap, resp_off;
+	uint8_t resp_flags_base;	/* ACK or NAK */
+	bool waiting_ack;
+	uint8_t wait_seq;
+	uint8_t *last_pkt;		/* kept for retransmission */
+	size_t last_len, last_cap;
+	unsigned retries;
+	uint64_t rtx_deadline;
+
+	uint8_t *tx;
+	size_t tx_cap;
+
+	const struct omv_cam_ops *ops;
+	void *ctx;
+	struct omv_proto_stats stats;
+};
+
+/* cam_max_payload: what this cam can take (OMV_CAM_PAYLOAD for stock). */
+int omv_cam_init(struct omv_cam *c, const struct omv_cam_ops *ops, void *ctx,
+		 uint16_t cam_max_payload);
+void omv_cam_free(struct omv_cam *c);
+
+void omv_cam_input(struct omv_cam *c, const uint8_t *data, size_t len, uint64_t now);
+
+/*
+ * Answer the command passed to ops->command. status OMV_ST_SUCCESS sends
+ * data (copied; fragmented as needed) with the ACK flag, or an empty ACK
+ * when len is 0; any other status sends a NAK with that status.
+ */
+void omv_cam_reply(struct omv_cam *c, uint16_t status, const void *data, size_t len,
+		   uint64_t now);
+
+/* Send an event (dropped when the events cap is off). Use OMV_EV_NOTIFY
+ * for an empty-payload notification. */
+void omv_cam_event(struct omv_cam *c, uint8_t chan, uint16_t code);
+
+/* Soft reboot: back to default caps and seq 0, pending response dropped,
+ * on_reset() called. */
+void omv_cam_reinit(struct omv_cam *c);
+
+uint64_t omv_cam_deadline(const struct omv_cam *c);	/* OMV_DEADLINE_NONE if idle */
+void omv_cam_tick(struct omv_cam *c, uint64_t now);
+
+#ifndef OMV_DEADLINE_NONE
+#define OMV_DEADLINE_NONE UINT64_MAX
+#endif
+
+#endif

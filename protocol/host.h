@@ -1,0 +1,151 @@
+/*
+ * The host side of the protocol as a pure state machine: no I/O and no
+ * clock of its own. The caller feeds received bytes and the current time
+ * in milliseconds, and gets bytes to transmit, completed commands and cam
+ * events back through callbacks. At most one command is in flight; every
+ * command has a deadline that only time (omv_host_tick) can expire.
+ *
+ * Rules it implements (see docs/protocol.md): host and cam share one
+ * sequence counter; a command carries the counter, every response packet
+ * (each fragment) carries it too and advances it; SYNC and its answer reset
+ * it to 0 and do not advance it. Every packet with ACK_REQ is ACKed at once
+ * with an empty ACK packet (same seq, chan, opcode). A retransmission (RTX)
+ * of the packet just accepted is ACKed again and dropped. Events never
+ * advance the counter and never touch the deadline.
+ */
+#ifndef OMV_HOST_H
+#define OMV_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg.h"
+#include "packet.h"
+
+#define OMV_DEADLINE_NONE UINT64_MAX
+
+/* How a command ended. */
+enum omv_result_code {
+	OMV_OK = 0,
+	OMV_ERR_NAK,		/* cam answered NAK; see status */
+	OMV_ERR_TIMEOUT,	/* deadline passed */
+	OMV_ERR_TOO_BIG,	/* response larger than the reassembly limit */
+	OMV_ERR_PROTOCOL,	/* unexpected response (wrong opcode/channel) */
+	OMV_ERR_CANCELLED,	/* omv_host_sync() or omv_host_cancel() */
+};
+const char *omv_result_name(int code);
+
+struct omv_result {
+	int code;		/* enum omv_result_code */
+	uint16_t status;	/* NAK status when code == OMV_ERR_NAK */
+	const uint8_t *data;	/* reassembled response payload */
+	size_t len;
+};
+
+struct omv_host;
+
+struct omv_host_ops {
+	/* Bytes to put on the wire, one whole packet per call. */
+	void (*write)(void *ctx, const uint8_t *buf, size_t len);
+	/* The command in flight ended. result->data is valid during the call
+	 * only (unless the caller supplied the buffer). */
+	void (*done)(void *ctx, const struct omv_result *result);
+	/* A cam event: chan 0 + SYS_EVENT for system events, otherwise
+	 * CHANNEL_EVENT on chan. code is OMV_EV_NOTIFY for an empty payload. */
+	void (*event)(void *ctx, uint8_t chan, uint8_t opcode, uint16_t code);
+};
+
+struct omv_host_stats {
+	uint64_t sent;		/* packets sent (commands and ACKs) */
+	uint64_t received;	/* valid packets received */
+	uint64_t checksum;	/* CRC failures */
+	uint64_t sequence;	/* packets dropped for an unexpected sequence */
+	uint64_t duplicates;	/* RTX copies re-ACKed and dropped */
+	uint64_t events;
+	uint64_t timeouts;
+	uint64_t naks;
+};
+
+struct omv_host {
+	/* configuration */
+	struct omv_caps caps;		/* in force now */
+	struct omv_caps pending_caps;	/* applied when SET_CAPS completes */
+	size_t rx_limit;		/* reassembly bound, bytes */
+
+	/* wire */
+	struct omv_decoder dec;
+	uint8_t *dec_buf;
+	uint8_t seq;
+	bool seq_valid;		/* false until the first SYNC */
+
+	/* command in flight */
+	bool busy;
+	uint8_t cmd_op, cmd_chan;
+	uint64_t deadline;
+	uint8_t last_seq;	/* seq of the last accepted response packet */
+	bool have_last;
+
+	/* reassembly */
+	uint8_t *rx;
+	size_t rx_len, rx_cap;
+	bool rx_owned;		/* rx was allocated here */
+
+	uint8_t *tx;		/* one packet being encoded */
+	size_t tx_cap;
+
+	const struct omv_host_ops *ops;
+	void *ctx;
+	struct omv_host_stats stats;
+};
+
+/*
+ * rx_limit bounds any single response (e.g. 32 MiB). Starts with default
+ * caps and no valid sequence: the first command should be omv_host_sync().
+ * Returns 0, or -1 on allocation failure.
+ */
+int omv_host_init(struct omv_host *h, const struct omv_host_ops *ops, void *ctx,
+		  size_t rx_limit);
+void omv_host_free(struct omv_host *h);
+
+/*
+ * Start a command. Fails (-1) when one is already in flight or the payload
+ * exceeds the negotiated max payload. If rx_buf is given, the response is
+ * reassembled straight into it (rx_cap bytes; a longer response ends with
+ * OMV_ERR_TOO_BIG) and result->data points there.
+ */
+int omv_host_command(struct omv_host *h, uint8_t opcode, uint8_t chan,
+		     const void *payload, size_t len, uint64_t now,
+		     uint32_t timeout_ms, uint8_t *rx_buf, size_t rx_cap);
+
+/*
+ * Resync: cancel the command in flight (done() with OMV_ERR_CANCELLED),
+ * drop partial input, return to default caps and send PROTO_SYNC (seq 0,
+ * CRC on). Its completion arrives through done() like any command.
+ */
+void omv_host_sync(struct omv_host *h, uint64_t now, uint32_t timeout_ms);
+
+/* SET_CAPS with caps; on success the host switches to them, after ACKing
+ * the cam's answer under the old settings. */
+int omv_host_set_caps(struct omv_host *h, const struct omv_caps *caps,
+		      uint64_t now, uint32_t timeout_ms);
+
+/* Send a command that gets no answer (SYS_RESET, SYS_BOOT). */
+int omv_host_send_noreply(struct omv_host *h, uint8_t opcode, uint8_t chan);
+
+/* Bytes from the wire. Any split is fine. */
+void omv_host_input(struct omv_host *h, const uint8_t *data, size_t len, uint64_t now);
+
+/* When omv_host_tick must be called next (OMV_DEADLINE_NONE if never). */
+uint64_t omv_host_deadline(const struct omv_host *h);
+/* Expire the command in flight if its deadline has passed. */
+void omv_host_tick(struct omv_host *h, uint64_t now);
+
+/* Cancel the command in flight without a resync (link closed). */
+void omv_host_cancel(struct omv_host *h);
+/* Forget all state as if freshly initialised (new link). */
+void omv_host_reset(struct omv_host *h);
+
+static inline bool omv_host_busy(const struct omv_host *h) { return h->busy; }
+
+#endif
