@@ -81,6 +81,14 @@ struct omv_cam {
 	const struct omv_cam_ops *ops;
 	void *ctx;
 	struct omv_proto_stats stats;
+
+	/* private */
+	uint8_t cmd_seq;		/* seq of the command being answered */
+	bool awaiting_reply;		/* handed to ops->command, not answered yet */
+	bool resp_fixed_seq;		/* answer carries cmd_seq, counter stays */
+	bool resp_all_sent;		/* last packet of the response is out */
+	bool last_crc;			/* last_pkt was encoded with CRCs */
+	uint64_t now;			/* time of the input being processed */
 };
 
 /* cam_max_payload: what this cam can take (OMV_CAM_PAYLOAD for stock). */

@@ -65,6 +65,7 @@ struct omv_host_stats {
 	uint64_t events;
 	uint64_t timeouts;
 	uint64_t naks;
+	uint64_t unexpected;	/* responses matching no command in flight */
 };
 
 struct omv_host {
@@ -97,6 +98,14 @@ struct omv_host {
 	const struct omv_host_ops *ops;
 	void *ctx;
 	struct omv_host_stats stats;
+
+	/* private */
+	bool cmd_sync;		/* the command in flight is PROTO_SYNC */
+	bool cmd_set_caps;	/* ... is SET_CAPS: switch to pending_caps on success */
+	bool rx_overrun;	/* response outgrew its bound: consumed, discarded */
+	uint8_t last_op, last_chan;	/* of the last accepted response packet */
+	uint8_t *own_rx;	/* reassembly buffer when the caller gives none */
+	size_t own_rx_size;
 };
 
 /*

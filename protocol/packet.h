@@ -122,7 +122,17 @@ struct omv_decoder {
 	uint16_t max_payload;
 	bool check_crc;
 	struct omv_decoder_stats stats;
+	/*
+	 * Optional, NULL after init: told about a packet whose header was
+	 * sound but which was rejected anyway (why = OMV_REJECT_*), so that a
+	 * receiver can answer it (the cam NAKs it). hdr->payload is NULL.
+	 */
+	void (*reject)(void *ctx, const struct omv_packet *hdr, int why);
+	void *reject_ctx;
+	bool taken;		/* the packet at buf[0] was handed out */
 };
+
+enum omv_reject { OMV_REJECT_OVERFLOW = 1, OMV_REJECT_PAYLOAD_CRC = 2 };
 
 void omv_decoder_init(struct omv_decoder *d, uint8_t *buf, size_t cap,
 		      uint16_t max_payload, bool check_crc);
