@@ -1,0 +1,402 @@
+/*
+ * The daemon's own traffic with the cam, queued on internal owners so it
+ * takes turns with the clients: stdout drained once into the history,
+ * frames fetched once (LOCK, SIZE, READ, UNLOCK) on stream NOTIFY, the
+ * shared streaming state kept in line with what the owners want, and
+ * locks of departed owners given back.
+ */
+#include "cam_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+#include "log.h"
+#include "stdout_log.h"
+
+/* One stdout READ at most this long (the cam's ring is 1-2 KiB). */
+#define DRAIN_READ_MAX 65536u
+/* LOCK answers BUSY within 10 ms of the previous lock as well as when no
+ * frame is ready. The cam writes no new frame (and sends no new NOTIFY)
+ * until the ready one is taken, so a BUSY is retried a few times. */
+#define FETCH_BUSY_RETRIES 3
+#define FETCH_BUSY_WAIT_MS 15
+/* The cam refuses a LOCK within 10 ms of the previous one; counted from
+ * when its answer reached us (the cam took the lock before that), plus
+ * one for the millisecond clock. */
+#define FETCH_LOCK_GAP_MS 11
+
+bool cam_wants_frames(const struct camera *c)
+{
+	const struct cam_owner *o;
+
+	if (c->shared.streaming)
+		return true;
+	TAILQ_FOREACH(o, &c->owners, entry)
+		if (o->want_frames)
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* stdout drain: SIZE, READ, repeat while there is data */
+
+static void drain_issue(struct camera *c, struct cam_req *r)
+{
+	uint8_t req[OMV_READ_REQ_SIZE];
+
+	if (r->step == 0) {
+		if (cam_send(c, r, OMV_OP_CHANNEL_SIZE, OMV_CHAN_STDOUT, NULL, 0) < 0)
+			cam_req_fail(c, r, CAM_E_INVALID, 0);
+		return;
+	}
+	omv_read_req_encode(0, r->length, req);
+	if (cam_send(c, r, OMV_OP_CHANNEL_READ, OMV_CHAN_STDOUT, req, sizeof req) < 0)
+		cam_req_fail(c, r, CAM_E_INVALID, 0);
+}
+
+static void drain_result(struct camera *c, struct cam_req *r, const struct cam_reply *rep)
+{
+	uint32_t size;
+
+	if (rep->err != CAM_OK) {
+		cam_req_finish(c, r, rep);
+		return;
+	}
+	if (r->step == 0) {
+		if (omv_u32_decode(&size, rep->data, rep->len) < 0 || size == 0) {
+			cam_req_finish(c, r, rep);
+			return;
+		}
+		r->length = size < DRAIN_READ_MAX ? size : DRAIN_READ_MAX;
+		r->step = 1;
+		return;
+	}
+	if (rep->len > 0) {
+		stdout_log_append(c->log, (const char *)rep->data, rep->len);
+		c->counters.stdout_bytes += rep->len;
+		if (c->listener.stdout_data != NULL)
+			c->listener.stdout_data(c->lctx, (const char *)rep->data, rep->len);
+	}
+	r->step = 0;
+}
+
+static void drain_finished(struct camera *c, struct cam_req *r)
+{
+	c->draining = false;
+}
+
+const struct cam_req_ops cam_op_drain = {
+	.name = "stdout drain", .issue = drain_issue, .result = drain_result,
+	.finished = drain_finished,
+};
+
+/* ------------------------------------------------------------------ */
+/* frame fetch: LOCK (BUSY = no frame), SIZE, READ(0, size), UNLOCK */
+
+enum { FETCH_LOCK, FETCH_SIZE, FETCH_READ, FETCH_UNLOCK };
+
+static void fetch_issue(struct camera *c, struct cam_req *r)
+{
+	uint8_t req[OMV_READ_REQ_SIZE];
+	struct cam_owner *holder = c->locks[OMV_CHAN_STREAM];
+	int rc;
+
+	/* A SYNC since our LOCK released it on the cam: start over. */
+	if (r->step != FETCH_LOCK && r->gen != c->syncs_sent)
+		r->step = FETCH_LOCK;
+	switch (r->step) {
+	case FETCH_LOCK:
+		if (holder != NULL && holder != r->owner) {
+			/* A client holds the stream: its frames are its own. */
+			cam_req_ok(c, r, NULL, 0);
+			return;
+		}
+		rc = cam_send(c, r, OMV_OP_CHANNEL_LOCK, OMV_CHAN_STREAM, NULL, 0);
+		break;
+	case FETCH_SIZE:
+		rc = cam_send(c, r, OMV_OP_CHANNEL_SIZE, OMV_CHAN_STREAM, NULL, 0);
+		break;
+	case FETCH_READ:
+		omv_read_req_encode(0, r->length, req);
+		rc = cam_send(c, r, OMV_OP_CHANNEL_READ, OMV_CHAN_STREAM, req, sizeof req);
+		break;
+	default:
+		rc = cam_send(c, r, OMV_OP_CHANNEL_UNLOCK, OMV_CHAN_STREAM, NULL, 0);
+		break;
+	}
+	if (rc < 0)
+		cam_req_fail(c, r, CAM_E_INVALID, 0);
+}
+
+static void deliver_frame(struct camera *c, uint8_t *data, size_t len)
+{
+	struct frame *f = frame_new(data, len, c->counters.frames_fetched + 1, cam_now());
+
+	if (f == NULL) {
+		log_warn("cam %s: dropped a stream read of %zu bytes with a bad frame header",
+			 c->port, len);
+		return;
+	}
+	c->counters.frames_fetched++;
+	if (c->latest != NULL)
+		frame_unref(c->latest);
+	c->latest = f;
+	if (c->listener.frame != NULL)
+		c->listener.frame(c->lctx, f);
+}
+
+static void fetch_result(struct camera *c, struct cam_req *r, const struct cam_reply *rep)
+{
+	uint32_t size;
+	uint8_t *data;
+
+	switch (r->step) {
+	case FETCH_LOCK:
+		if (rep->err == CAM_E_BUSY && !r->flag && r->pos < FETCH_BUSY_RETRIES) {
+			r->pos++;
+			r->deadline = cam_now() + FETCH_BUSY_WAIT_MS;
+			return;
+		}
+		if (rep->err != CAM_OK) {	/* no frame ready after all */
+			cam_req_finish(c, r, rep);
+			return;
+		}
+		r->deadline = 0;
+		c->stream_lock_ms = cam_now();
+		r->gen = c->syncs_sent;
+		c->locks[OMV_CHAN_STREAM] = r->owner;
+		r->step = FETCH_SIZE;
+		return;
+	case FETCH_SIZE:
+		r->step = FETCH_UNLOCK;
+		if (rep->err == CAM_OK && omv_u32_decode(&size, rep->data, rep->len) == 0 &&
+		    size > 0 && size <= c->opt.max_response) {
+			r->length = size;
+			r->step = FETCH_READ;
+		}
+		return;
+	case FETCH_READ:
+		r->step = FETCH_UNLOCK;
+		if (rep->err != CAM_OK)
+			return;
+		data = cam_take_result(c);
+		if (data != NULL)
+			deliver_frame(c, data, rep->len);
+		return;
+	default:
+		if (c->locks[OMV_CHAN_STREAM] == r->owner)
+			c->locks[OMV_CHAN_STREAM] = NULL;
+		cam_req_finish(c, r, rep);
+		return;
+	}
+}
+
+static bool fetch_ready(struct camera *c, struct cam_req *r, uint64_t now)
+{
+	uint64_t gap = c->stream_lock_ms + FETCH_LOCK_GAP_MS;
+
+	/* Asking before the gap is over would only earn a BUSY. */
+	if (r->step == FETCH_LOCK && now < gap && (r->deadline == 0 || r->deadline < gap))
+		r->deadline = gap;
+	return r->deadline == 0 || now >= r->deadline;
+}
+
+static void fetch_finished(struct camera *c, struct cam_req *r)
+{
+	c->fetching = false;
+	c->last_fetch_ms = cam_now();
+}
+
+const struct cam_req_ops cam_op_fetch = {
+	.name = "frame fetch", .issue = fetch_issue, .result = fetch_result,
+	.ready = fetch_ready, .finished = fetch_finished,
+};
+
+/* A NOTIFY that arrives during a drain or fetch is remembered as pending
+ * and served by the next one, once this one is done. */
+void cam_fetch_maybe_start(struct camera *c)
+{
+	struct cam_req *r;
+
+	if (c->stdout_pending && !c->draining) {
+		r = cam_req_new(c->out_owner, &cam_op_drain, NULL, NULL);
+		if (r != NULL) {
+			c->stdout_pending = false;
+			c->draining = true;
+			cam_req_submit(r);
+		}
+	}
+	if (c->frame_pending && !c->fetching) {
+		c->frame_pending = false;
+		if (!cam_wants_frames(c))
+			return;
+		r = cam_req_new(c->frame_owner, &cam_op_fetch, NULL, NULL);
+		if (r != NULL) {
+			r->flag = c->frame_poll;	/* a poll takes BUSY at its word */
+			c->frame_poll = false;
+			c->fetching = true;
+			cam_req_submit(r);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* streaming state */
+
+void cam_stream_recompute(struct camera *c)
+{
+	const struct cam_owner *o;
+	bool on = false;
+
+	TAILQ_FOREACH(o, &c->owners, entry)
+		if (o->streaming)
+			on = true;
+	c->shared.streaming = on;
+}
+
+bool cam_stream_next(const struct camera *c, uint32_t *request, uint8_t arg[8], size_t *arg_len)
+{
+	const struct cam_stream_state *s = &c->cam_stream;
+
+	if (!c->shared.streaming) {
+		/* Off is the cam's state after a reset; only undo our own on. */
+		if (s->on_known && s->on) {
+			*request = OMV_IOCTL_STREAM_CTRL;
+			omv_put_u32(arg, 0);
+			*arg_len = 4;
+			return true;
+		}
+		return false;
+	}
+	if (c->shared.raw && (!s->cfg_known || s->w != c->shared.raw_width ||
+			      s->h != c->shared.raw_height)) {
+		*request = OMV_IOCTL_STREAM_RAW_CFG;
+		omv_put_u32(arg, c->shared.raw_width);
+		omv_put_u32(arg + 4, c->shared.raw_height);
+		*arg_len = 8;
+		return true;
+	}
+	if (!s->raw_known || s->raw != c->shared.raw) {
+		*request = OMV_IOCTL_STREAM_RAW_CTRL;
+		omv_put_u32(arg, c->shared.raw);
+		*arg_len = 4;
+		return true;
+	}
+	if (!s->on_known || !s->on) {
+		*request = OMV_IOCTL_STREAM_CTRL;
+		omv_put_u32(arg, 1);
+		*arg_len = 4;
+		return true;
+	}
+	return false;
+}
+
+void cam_stream_applied(struct camera *c, uint32_t request, const uint8_t *arg)
+{
+	struct cam_stream_state *s = &c->cam_stream;
+
+	switch (request) {
+	case OMV_IOCTL_STREAM_CTRL:
+		s->on_known = true;
+		s->on = omv_get_u32(arg) != 0;
+		break;
+	case OMV_IOCTL_STREAM_RAW_CTRL:
+		s->raw_known = true;
+		s->raw = omv_get_u32(arg) != 0;
+		break;
+	case OMV_IOCTL_STREAM_RAW_CFG:
+		s->cfg_known = true;
+		s->w = omv_get_u32(arg);
+		s->h = omv_get_u32(arg + 4);
+		break;
+	default:
+		break;
+	}
+}
+
+static void stream_issue(struct camera *c, struct cam_req *r)
+{
+	size_t arg_len;
+
+	if (r->step == 0) {
+		struct camera_shared before = c->shared;
+		struct cam_owner *o = r->owner;
+
+		r->step = 1;
+		if (!o->internal) {
+			o->streaming = r->flag;
+			if (r->flag) {
+				c->shared.raw = r->raw;
+				if (r->raw) {
+					c->shared.raw_width = r->width;
+					c->shared.raw_height = r->height;
+				}
+			}
+			cam_stream_recompute(c);
+			if (memcmp(&before, &c->shared, sizeof before) != 0 &&
+			    c->listener.state_changed != NULL)
+				c->listener.state_changed(c->lctx);
+		}
+	}
+	if (!cam_stream_next(c, &r->ioreq, r->ioarg, &arg_len)) {
+		cam_req_ok(c, r, NULL, 0);
+		return;
+	}
+	if (cam_send_ioctl(c, r, OMV_CHAN_STREAM, r->ioreq, r->ioarg, arg_len) < 0)
+		cam_req_fail(c, r, CAM_E_INVALID, 0);
+}
+
+static void stream_result(struct camera *c, struct cam_req *r, const struct cam_reply *rep)
+{
+	if (rep->err != CAM_OK) {
+		if (r->owner->internal)
+			log_warn("cam %s: streaming change refused: %s", c->port,
+				 cam_err_message(rep->err));
+		cam_req_finish(c, r, rep);
+		return;
+	}
+	cam_stream_applied(c, r->ioreq, r->ioarg);
+}
+
+const struct cam_req_ops cam_op_stream_apply = {
+	.name = "streaming", .issue = stream_issue, .result = stream_result,
+};
+
+void camera_streaming(struct cam_owner *o, bool enable, bool raw, uint32_t width,
+		      uint32_t height, cam_done_fn done, void *arg)
+{
+	struct cam_req *r = cam_req_new(o, &cam_op_stream_apply, done, arg);
+
+	if (r == NULL)
+		return;
+	r->flag = enable;
+	r->raw = raw;
+	r->width = width;
+	r->height = height;
+	if (enable && raw && (width == 0 || height == 0)) {
+		cam_req_refuse(r, CAM_E_INVALID);	/* raw needs a resolution */
+		return;
+	}
+	cam_req_submit(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* giving back a departed owner's lock */
+
+static void unlock_issue(struct camera *c, struct cam_req *r)
+{
+	if (cam_send(c, r, OMV_OP_CHANNEL_UNLOCK, r->chan, NULL, 0) < 0)
+		cam_req_fail(c, r, CAM_E_INVALID, 0);
+}
+
+static void unlock_finished(struct camera *c, struct cam_req *r)
+{
+	if (c->locks[r->chan] == c->sys)
+		c->locks[r->chan] = NULL;
+}
+
+const struct cam_req_ops cam_op_unlock_for_owner = {
+	.name = "unlock", .issue = unlock_issue, .result = cam_req_finish,
+	.finished = unlock_finished,
+};

@@ -1,0 +1,654 @@
+/*
+ * What owners do through the camera, against the fake cam on a pty:
+ * round-robin fairness, cancellation on owner free, bounded queues, lock
+ * ownership, stdout drain, frame fetch, exec across a soft reboot, shared
+ * streaming state, channel events and channel I/O.
+ * Run with a test name as argument, or none for all.
+ */
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "camtest.h"
+#include "daemon/frame.h"
+#include "daemon/log.h"
+#include "daemon/stdout_log.h"
+
+static void test_round_robin(void)
+{
+	struct t t;
+	struct call a[3], b[3];
+	struct cam_owner *oa, *ob;
+
+	setup(&t, 1024);
+	oa = camera_owner_new(t.cam);
+	ob = camera_owner_new(t.cam);
+	memset(a, 0, sizeof a);
+	memset(b, 0, sizeof b);
+	norder = 0;
+	for (int i = 0; i < 3; i++) {
+		a[i].tag = 10 + i;
+		camera_command(oa, OMV_OP_CHANNEL_POLL, 0, NULL, 0, done_cb, &a[i]);
+	}
+	for (int i = 0; i < 3; i++) {
+		b[i].tag = 20 + i;
+		camera_command(ob, OMV_OP_CHANNEL_POLL, 0, NULL, 0, done_cb, &b[i]);
+	}
+	CHECK(!a[0].called);	/* never inside the call */
+	wait_call(&t, &b[2]);
+	CHECK_EQ(norder, 6);
+	CHECK_EQ(order[0], 10);
+	CHECK_EQ(order[1], 20);
+	CHECK_EQ(order[2], 11);
+	CHECK_EQ(order[3], 21);
+	CHECK_EQ(order[4], 12);
+	CHECK_EQ(order[5], 22);
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ(a[i].err, CAM_OK);
+		CHECK_EQ(a[i].len, 4);
+	}
+	camera_owner_free(oa);
+	camera_owner_free(ob);
+	teardown(&t);
+}
+
+/* Frees the owner from inside the callback of its first request. */
+
+static struct cam_owner *free_me;
+
+static void done_and_free(void *arg, const struct cam_reply *r)
+{
+	done_cb(arg, r);
+	camera_owner_free(free_me);
+	free_me = NULL;
+}
+
+static bool fc_swallowed(void *arg)
+{
+	return ((struct fakecam *)arg)->swallow == 0;
+}
+
+static void test_owner_free(void)
+{
+	struct t t;
+	struct call a[3], b[3], c1, d1;
+	struct cam_owner *oa, *ob, *oc;
+	struct camera_counters k;
+
+	setup(&t, 1024);
+	oa = camera_owner_new(t.cam);
+	ob = camera_owner_new(t.cam);
+	memset(a, 0, sizeof a);
+	memset(b, 0, sizeof b);
+	norder = 0;
+	free_me = oa;
+	a[0].tag = 10;
+	camera_command(oa, OMV_OP_CHANNEL_POLL, 0, NULL, 0, done_and_free, &a[0]);
+	for (int i = 1; i < 3; i++) {
+		a[i].tag = 10 + i;
+		camera_command(oa, OMV_OP_CHANNEL_POLL, 0, NULL, 0, done_cb, &a[i]);
+	}
+	for (int i = 0; i < 3; i++) {
+		b[i].tag = 20 + i;
+		camera_command(ob, OMV_OP_CHANNEL_POLL, 0, NULL, 0, done_cb, &b[i]);
+	}
+	wait_call(&t, &b[2]);
+	tu_run_for(t.base, 50);
+	CHECK(a[0].called && !a[1].called && !a[2].called);
+	CHECK_EQ(norder, 4);
+
+	/* freed while its command is on the wire (and never answered): no
+	 * callback, and the next owner is served after the resync */
+	oc = camera_owner_new(t.cam);
+	memset(&c1, 0, sizeof c1);
+	memset(&d1, 0, sizeof d1);
+	t.fc->swallow = 1;
+	camera_command(oc, OMV_OP_CHANNEL_POLL, 0, NULL, 0, done_cb, &c1);
+	CHECK(tu_run_until(t.base, fc_swallowed, t.fc, WAIT_MS));	/* it reached the cam */
+	camera_owner_free(oc);
+	camera_command(ob, OMV_OP_CHANNEL_POLL, 0, NULL, 0, done_cb, &d1);
+	wait_call(&t, &d1);
+	CHECK_EQ(d1.err, CAM_OK);
+	CHECK(!c1.called);
+	camera_counters(t.cam, &k);
+	CHECK_EQ(k.resyncs, 1);
+	camera_owner_free(ob);
+	teardown(&t);
+}
+
+static void test_queue_full(void)
+{
+	struct t t;
+	static struct call c[300];
+	struct cam_owner *o;
+	int refused = 0, ok = 0;
+
+	setup(&t, 1024);
+	o = camera_owner_new(t.cam);
+	memset(c, 0, sizeof c);
+	norder = 0;
+	for (int i = 0; i < 300; i++) {
+		c[i].tag = i;
+		camera_command(o, OMV_OP_CHANNEL_POLL, 0, NULL, 0, done_cb, &c[i]);
+	}
+	CHECK(tu_run_until(t.base, call_done, &c[255], 10000));
+	for (int i = 0; i < 300; i++) {
+		CHECK(c[i].called);
+		if (c[i].err == CAM_E_INVALID)
+			refused++;
+		else if (c[i].err == CAM_OK)
+			ok++;
+	}
+	CHECK_EQ(ok, 256);
+	CHECK_EQ(refused, 44);
+	camera_owner_free(o);
+	teardown(&t);
+}
+
+static bool fc_unlocked_buf(void *arg)
+{
+	return !((struct fakecam *)arg)->locks[FAKECAM_BUF_CHAN];
+}
+
+static void test_locks(void)
+{
+	struct t t;
+	struct call c[6];
+	struct cam_owner *oa, *ob;
+
+	setup(&t, 1024);
+	oa = camera_owner_new(t.cam);
+	ob = camera_owner_new(t.cam);
+	memset(c, 0, sizeof c);
+	camera_channel_lock(oa, FAKECAM_BUF_CHAN, done_cb, &c[0]);
+	wait_call(&t, &c[0]);
+	CHECK_EQ(c[0].err, CAM_OK);
+	CHECK(t.fc->locks[FAKECAM_BUF_CHAN]);
+	camera_channel_lock(ob, FAKECAM_BUF_CHAN, done_cb, &c[1]);
+	camera_channel_unlock(ob, FAKECAM_BUF_CHAN, done_cb, &c[2]);
+	wait_call(&t, &c[2]);
+	CHECK_EQ(c[1].err, CAM_E_LOCKED);
+	CHECK_EQ(c[2].err, CAM_E_LOCKED);
+	CHECK_EQ(fakecam_count(t.fc, OMV_OP_CHANNEL_LOCK, FAKECAM_BUF_CHAN), 1);
+	/* the owner leaves: the daemon gives its lock back */
+	camera_owner_free(oa);
+	CHECK(tu_run_until(t.base, fc_unlocked_buf, t.fc, WAIT_MS));
+	CHECK_EQ(fakecam_count(t.fc, OMV_OP_CHANNEL_UNLOCK, FAKECAM_BUF_CHAN), 1);
+	camera_channel_lock(ob, FAKECAM_BUF_CHAN, done_cb, &c[3]);
+	wait_call(&t, &c[3]);
+	CHECK_EQ(c[3].err, CAM_OK);
+	/* a resync releases every lock on the cam, and in the daemon */
+	camera_resync(ob, done_cb, &c[4]);
+	wait_call(&t, &c[4]);
+	CHECK_EQ(c[4].err, CAM_OK);
+	CHECK(!t.fc->locks[FAKECAM_BUF_CHAN]);
+	oa = camera_owner_new(t.cam);
+	camera_channel_lock(oa, FAKECAM_BUF_CHAN, done_cb, &c[5]);
+	wait_call(&t, &c[5]);
+	CHECK_EQ(c[5].err, CAM_OK);
+	camera_owner_free(oa);
+	camera_owner_free(ob);
+	teardown(&t);
+}
+
+static bool out_has_world(void *arg)
+{
+	return strstr(((struct t *)arg)->out, "world\n") != NULL;
+}
+
+static void test_stdout(void)
+{
+	struct t t;
+	struct camera_counters k;
+	uint64_t cursor = 0, missed;
+	char buf[64];
+	size_t n;
+
+	setup(&t, 1024);
+	fakecam_print(t.fc, "hello\n");
+	fakecam_print(t.fc, "world\n");
+	CHECK(tu_run_until(t.base, out_has_world, &t, WAIT_MS));
+	CHECK(strcmp(t.out, "hello\nworld\n") == 0);
+	n = stdout_log_read(camera_stdout(t.cam), &cursor, buf, sizeof buf, &missed);
+	CHECK_EQ(n, 12);
+	CHECK(memcmp(buf, "hello\nworld\n", 12) == 0);
+	CHECK_EQ(missed, 0);
+	camera_counters(t.cam, &k);
+	CHECK_EQ(k.stdout_bytes, 12);
+	CHECK_EQ(t.fc->stdout_len, 0);
+	teardown(&t);
+}
+
+static bool frames_3(void *arg)
+{
+	return ((struct t *)arg)->nframes >= 3;
+}
+
+static bool frames_4(void *arg)
+{
+	return ((struct t *)arg)->nframes >= 4;
+}
+
+static void test_frames(void)
+{
+	struct t t;
+	struct cam_owner *o;
+	struct camera_counters k;
+	uint8_t *fr;
+	size_t len, rgb_len;
+	struct frame *f;
+
+	setup(&t, 1024);
+	fr = fakecam_make_rgb565(4, 2, 100, &len);
+	/* nobody wants frames: a NOTIFY fetches nothing */
+	fakecam_new_frame(t.fc, fr, len);
+	tu_run_for(t.base, 50);
+	CHECK_EQ(fakecam_count(t.fc, OMV_OP_CHANNEL_LOCK, OMV_CHAN_STREAM), 0);
+	CHECK(camera_latest_frame(t.cam) == NULL);
+
+	o = camera_owner_new(t.cam);
+	camera_want_frames(o, true);
+	/* the next two frames come (with their NOTIFY) while the previous
+	 * fetch is still finishing: none may be lost */
+	t.fc->auto_frames = 2;
+	fakecam_new_frame(t.fc, fr, len);
+	CHECK(tu_run_until(t.base, frames_3, &t, WAIT_MS));
+	tu_run_for(t.base, 50);
+	CHECK_EQ(t.nframes, 3);
+	CHECK_EQ(t.frames[0], 1);
+	CHECK_EQ(t.frames[1], 2);
+	CHECK_EQ(t.frames[2], 3);
+	f = camera_latest_frame(t.cam);
+	CHECK(f != NULL && f->number == 3);
+	CHECK_EQ(f->hdr.width, 4);
+	CHECK_EQ(f->hdr.pixformat, OMV_PIXFMT_RGB565);
+	CHECK(frame_rgb888(f, &rgb_len) != NULL);
+	CHECK_EQ(rgb_len, 4 * 2 * 3);
+	camera_counters(t.cam, &k);
+	CHECK_EQ(k.frames_fetched, 3);
+	CHECK(!t.fc->stream_locked);
+	/* the frame cycle is LOCK, SIZE, READ(0, size), UNLOCK */
+	{
+		long lk = fakecam_find(t.fc, 0, OMV_OP_CHANNEL_LOCK, OMV_CHAN_STREAM, 0);
+
+		CHECK(lk >= 0);
+		CHECK_EQ(t.fc->log[lk + 1].opcode, OMV_OP_CHANNEL_SIZE);
+		CHECK_EQ(t.fc->log[lk + 2].opcode, OMV_OP_CHANNEL_READ);
+		CHECK_EQ(t.fc->log[lk + 2].arg1, len);
+		CHECK_EQ(t.fc->log[lk + 3].opcode, OMV_OP_CHANNEL_UNLOCK);
+	}
+	/* a frame whose NOTIFY was lost is found by the poll all the same */
+	t.fc->frame = malloc(len);
+	memcpy(t.fc->frame, fr, len);
+	t.fc->frame_len = len;
+	CHECK(tu_run_until(t.base, frames_4, &t, WAIT_MS));
+	CHECK_EQ(t.frames[3], 4);
+
+	/* garbage in the stream channel is not a frame */
+	fr[0] = 0;
+	fr[1] = 0;	/* width 0 */
+	fakecam_new_frame(t.fc, fr, len);
+	tu_run_for(t.base, 100);
+	CHECK_EQ(t.nframes, 4);
+	free(fr);
+	camera_owner_free(o);
+	teardown(&t);
+}
+
+static bool script_running(void *arg)
+{
+	struct camera_shared s;
+
+	camera_shared_state(((struct t *)arg)->cam, &s);
+	return s.script_running;
+}
+
+static void test_exec_soft_reboot(void)
+{
+	struct t t;
+	struct call c[3];
+	struct cam_owner *o;
+	char script1[400], script2[300];
+	size_t lists;
+	long stop, reset, exec;
+
+	setup(&t, 128);	/* small payload: scripts go in 120-byte chunks */
+	o = camera_owner_new(t.cam);
+	memset(c, 0, sizeof c);
+	memset(script1, 'a', sizeof script1);
+	memset(script2, 'b', sizeof script2);
+	camera_exec(o, script1, sizeof script1, done_cb, &c[0]);
+	wait_call(&t, &c[0]);
+	CHECK_EQ(c[0].err, CAM_OK);
+	CHECK_EQ(t.fc->script_len, sizeof script1);
+	CHECK(memcmp(t.fc->script, script1, sizeof script1) == 0);
+	CHECK_EQ(fakecam_count(t.fc, OMV_OP_CHANNEL_WRITE, OMV_CHAN_STDIN), 4);	/* 120*3+40 */
+	CHECK(fakecam_find(t.fc, 0, OMV_OP_CHANNEL_WRITE, OMV_CHAN_STDIN, 360) >= 0);
+	CHECK(tu_run_until(t.base, script_running, &t, WAIT_MS));
+	CHECK(t.state_changed >= 1);
+
+	/* replacing a running script: STOP, soft reboot, resync, upload */
+	lists = fakecam_count(t.fc, OMV_OP_CHANNEL_LIST, 0);
+	camera_exec(o, script2, sizeof script2, done_cb, &c[1]);
+	wait_call(&t, &c[1]);
+	CHECK_EQ(c[1].err, CAM_OK);
+	CHECK_EQ(t.fc->script_len, sizeof script2);
+	CHECK(memcmp(t.fc->script, script2, sizeof script2) == 0);
+	CHECK(t.fc->script_running);
+	CHECK_EQ(t.fc->syncs, 2);
+	CHECK_EQ(fakecam_count(t.fc, OMV_OP_CHANNEL_LIST, 0), lists + 1);
+	stop = fakecam_find(t.fc, 0, OMV_OP_CHANNEL_IOCTL, OMV_CHAN_STDIN, OMV_IOCTL_STDIN_STOP);
+	CHECK(stop >= 0);
+	reset = fakecam_find(t.fc, (size_t)stop, OMV_OP_CHANNEL_IOCTL, OMV_CHAN_STDIN,
+			     OMV_IOCTL_STDIN_RESET);
+	exec = fakecam_find(t.fc, (size_t)stop, OMV_OP_CHANNEL_IOCTL, OMV_CHAN_STDIN,
+			    OMV_IOCTL_STDIN_EXEC);
+	CHECK(reset > stop && exec > reset);
+	CHECK(tu_run_until(t.base, script_running, &t, WAIT_MS));
+
+	camera_stop(o, done_cb, &c[2]);
+	wait_call(&t, &c[2]);
+	CHECK_EQ(c[2].err, CAM_OK);
+	CHECK(!t.fc->script_running);
+	CHECK(tu_run_until(t.base, is_ready, &t, WAIT_MS));
+	camera_owner_free(o);
+	teardown(&t);
+}
+
+static bool fc_not_streaming(void *arg)
+{
+	return !((struct t *)arg)->fc->streaming;
+}
+
+static bool fc_streaming(void *arg)
+{
+	return ((struct t *)arg)->fc->streaming;
+}
+
+static void test_streaming_shared(void)
+{
+	struct t t;
+	struct call c[5];
+	struct cam_owner *oa, *ob;
+	struct camera_shared s;
+
+	setup(&t, 1024);
+	oa = camera_owner_new(t.cam);
+	ob = camera_owner_new(t.cam);
+	memset(c, 0, sizeof c);
+	camera_streaming(oa, true, false, 0, 0, done_cb, &c[0]);
+	camera_streaming(ob, true, true, 64, 48, done_cb, &c[1]);
+	wait_call(&t, &c[1]);
+	CHECK_EQ(c[0].err, CAM_OK);
+	CHECK_EQ(c[1].err, CAM_OK);
+	CHECK(t.fc->streaming && t.fc->raw);
+	CHECK_EQ(t.fc->raw_w, 64);
+	CHECK_EQ(t.fc->raw_h, 48);
+	CHECK_EQ(fakecam_find(t.fc, 0, OMV_OP_CHANNEL_IOCTL, OMV_CHAN_STREAM,
+			      OMV_IOCTL_STREAM_CTRL) >= 0, 1);
+	CHECK_EQ(fakecam_count(t.fc, OMV_OP_CHANNEL_IOCTL, OMV_CHAN_STREAM), 4);
+	camera_shared_state(t.cam, &s);
+	CHECK(s.streaming && s.raw && s.raw_width == 64);
+	CHECK(t.state_changed >= 2);
+
+	/* raw without a resolution is refused */
+	camera_streaming(oa, true, true, 0, 0, done_cb, &c[2]);
+	wait_call(&t, &c[2]);
+	CHECK_EQ(c[2].err, CAM_E_INVALID);
+
+	/* one owner withdraws: still on for the other */
+	camera_streaming(oa, false, false, 0, 0, done_cb, &c[3]);
+	wait_call(&t, &c[3]);
+	CHECK(t.fc->streaming);
+
+	/* a soft reboot makes the cam forget: the daemon says it again */
+	fakecam_soft_reboot(t.fc);
+	CHECK(tu_run_until(t.base, fc_streaming, &t, WAIT_MS));
+	CHECK(t.fc->raw && t.fc->raw_w == 64);
+
+	/* a soft reboot whose events were lost: the next command meets NAK
+	 * SEQUENCE, and the resync says the streaming state again */
+	t.fc->streaming = false;
+	t.fc->raw = false;
+	omv_cam_reinit(&t.fc->cam);
+	memset(&c[4], 0, sizeof c[4]);
+	camera_command(oa, OMV_OP_CHANNEL_POLL, 0, NULL, 0, done_cb, &c[4]);
+	wait_call(&t, &c[4]);
+	CHECK_EQ(c[4].err, CAM_OK);	/* retried after the resync */
+	CHECK(tu_run_until(t.base, fc_streaming, &t, WAIT_MS));
+	CHECK(t.fc->raw);
+
+	/* the last streaming owner leaves: streaming goes off */
+	camera_owner_free(ob);
+	if (!tu_run_until(t.base, fc_not_streaming, &t, WAIT_MS))
+		for (size_t i = 0; i < t.fc->nlog; i++)
+			fprintf(stderr, "%zu op %x chan %u arg %u %u\n", i, t.fc->log[i].opcode, t.fc->log[i].chan, t.fc->log[i].arg0, t.fc->log[i].arg1);
+	CHECK(!t.fc->streaming);
+	camera_shared_state(t.cam, &s);
+	CHECK(!s.streaming);
+	camera_owner_free(oa);
+	teardown(&t);
+}
+
+static bool channels_changed(void *arg)
+{
+	return ((struct t *)arg)->channels_changed > 1;
+}
+
+static void test_channels_and_io(void)
+{
+	struct t t;
+	struct call c[4];
+	struct cam_owner *o;
+	uint8_t data[300];
+
+	setup(&t, 128);
+	CHECK_EQ(t.channels_changed, 1);
+	t.fc->extra_channel = true;
+	fakecam_event(t.fc, OMV_CHAN_SYSTEM, OMV_EV_CHANNEL_REGISTERED);
+	CHECK(tu_run_until(t.base, channels_changed, &t, WAIT_MS));
+	CHECK(camera_channel_by_name(t.cam, "extra") != NULL);
+	CHECK(t.events >= 1);
+
+	o = camera_owner_new(t.cam);
+	memset(c, 0, sizeof c);
+	for (size_t i = 0; i < sizeof data; i++)
+		data[i] = (uint8_t)(i * 7);
+	camera_channel_write(o, FAKECAM_BUF_CHAN, 0, data, sizeof data, done_cb, &c[0]);
+	camera_channel_read(o, FAKECAM_BUF_CHAN, 0, UINT32_MAX, done_cb, &c[1]);
+	camera_channel_read(o, FAKECAM_BUF_CHAN, 10, 5, done_cb, &c[2]);
+	wait_call(&t, &c[2]);
+	CHECK_EQ(c[0].err, CAM_OK);
+	CHECK_EQ(fakecam_count(t.fc, OMV_OP_CHANNEL_WRITE, FAKECAM_BUF_CHAN), 3);
+	CHECK_EQ(c[1].err, CAM_OK);
+	CHECK_EQ(c[1].len, sizeof data);	/* a fragmented answer */
+	CHECK(memcmp(c[1].data, data, sizeof data) == 0);
+	CHECK_EQ(c[2].len, 5);
+	CHECK(memcmp(c[2].data, data + 10, 5) == 0);
+	camera_channel_ioctl(o, OMV_CHAN_STREAM, 77, NULL, 0, done_cb, &c[3]);
+	wait_call(&t, &c[3]);
+	CHECK_EQ(c[3].err, CAM_E_STATUS);
+	camera_owner_free(o);
+	teardown(&t);
+}
+
+static bool fc_stream_off_sent(void *arg)
+{
+	struct fakecam *f = arg;
+
+	return f->nlog > 0 && f->log[f->nlog - 1].opcode == OMV_OP_CHANNEL_IOCTL &&
+	       f->log[f->nlog - 1].arg0 == OMV_IOCTL_STREAM_CTRL && !f->streaming;
+}
+
+static void test_free_streaming_off(void)
+{
+	struct t t;
+	struct call c;
+	struct cam_owner *o;
+
+	setup(&t, 1024);
+	o = camera_owner_new(t.cam);
+	memset(&c, 0, sizeof c);
+	camera_streaming(o, true, false, 0, 0, done_cb, &c);
+	wait_call(&t, &c);
+	CHECK(t.fc->streaming);
+	camera_owner_free(o);
+	tu_run_for(t.base, 20);
+	CHECK(!t.fc->streaming);	/* the last owner left */
+
+	o = camera_owner_new(t.cam);
+	memset(&c, 0, sizeof c);
+	camera_streaming(o, true, false, 0, 0, done_cb, &c);
+	wait_call(&t, &c);
+	CHECK(t.fc->streaming);
+	/* the daemon stops with an owner still streaming */
+	camera_free(t.cam);
+	t.cam = NULL;
+	CHECK(tu_run_until(t.base, fc_stream_off_sent, t.fc, WAIT_MS));
+	fakecam_free(t.fc);
+	event_base_free(t.base);
+	tu_cleanup();
+}
+
+static void test_exec_no_reboot(void)
+{
+	struct t t;
+	struct call c;
+	struct cam_owner *o;
+	uint64_t start;
+
+	setup(&t, 1024);
+	o = camera_owner_new(t.cam);
+	memset(&c, 0, sizeof c);
+	/* the daemon believes a script runs, the cam has none: STOP brings
+	 * no soft reboot, and exec goes on after its deadline */
+	fakecam_event(t.fc, OMV_CHAN_STDIN, OMV_EV_STDIN_STARTED);
+	CHECK(tu_run_until(t.base, script_running, &t, WAIT_MS));
+	start = tu_now_ms();
+	camera_exec(o, "x", 1, done_cb, &c);
+	wait_call(&t, &c);
+	CHECK_EQ(c.err, CAM_OK);
+	CHECK(tu_now_ms() - start >= 3 * TIMEOUT_MS);
+	CHECK_EQ(fakecam_count(t.fc, OMV_OP_CHANNEL_IOCTL, OMV_CHAN_STDIN), 3);
+	CHECK(t.fc->script_running && t.fc->script_len == 1);
+	camera_owner_free(o);
+	teardown(&t);
+}
+
+static bool flood_handled(void *arg)
+{
+	struct t *t = arg;
+	struct camera_counters k;
+
+	camera_counters(t->cam, &k);
+	return k.resyncs == 1 && camera_state(t->cam) == LINK_READY && t->out_len == 3;
+}
+
+static void test_event_flood(void)
+{
+	struct t t;
+
+	setup(&t, 1024);
+	/* more NOTIFYs than the event queue holds, in one read, then the
+	 * event that matters: it must not be the one lost */
+	memcpy(t.fc->stdout_buf, "ok\n", 3);
+	t.fc->stdout_len = 3;
+	for (int i = 0; i < 600; i++)
+		fakecam_event(t.fc, OMV_CHAN_STDOUT, OMV_EV_NOTIFY);
+	fakecam_soft_reboot(t.fc);
+	CHECK(tu_run_until(t.base, flood_handled, &t, WAIT_MS));
+	CHECK(t.events >= 256);
+	CHECK(strcmp(t.out, "ok\n") == 0);
+	teardown(&t);
+}
+
+static void test_profile_and_caps(void)
+{
+	struct t t;
+	struct call c[5];
+	struct cam_owner *o;
+	struct omv_caps caps;
+	long lk;
+
+	setup(&t, 128);
+	o = camera_owner_new(t.cam);
+	memset(c, 0, sizeof c);
+	t.fc->profile = true;
+	camera_update_channels(o, done_cb, &c[0]);
+	wait_call(&t, &c[0]);
+	CHECK_EQ(c[0].err, CAM_OK);
+	CHECK(camera_channel_by_name(t.cam, "profile") != NULL);
+
+	camera_read_profile(o, done_cb, &c[1]);
+	wait_call(&t, &c[1]);
+	CHECK_EQ(c[1].err, CAM_OK);
+	CHECK_EQ(c[1].len, 120);	/* 3 records of 40 bytes, fragmented */
+	for (size_t i = 0; i < 120; i++)
+		CHECK_EQ(c[1].data[i], i + 1);
+	CHECK(!t.fc->locks[OMV_CHAN_PROFILE]);
+	lk = fakecam_find(t.fc, 0, OMV_OP_CHANNEL_LOCK, OMV_CHAN_PROFILE, 0);
+	CHECK(lk >= 0);
+	CHECK_EQ(t.fc->log[lk + 1].opcode, OMV_OP_CHANNEL_SHAPE);
+	CHECK_EQ(t.fc->log[lk + 2].opcode, OMV_OP_CHANNEL_READ);
+	CHECK_EQ(t.fc->log[lk + 3].opcode, OMV_OP_CHANNEL_UNLOCK);
+
+	camera_update_caps(o, done_cb, &c[2]);
+	wait_call(&t, &c[2]);
+	CHECK_EQ(c[2].err, CAM_OK);
+	CHECK(omv_caps_decode(&caps, c[2].data, c[2].len) == 0);
+	CHECK_EQ(caps.max_payload, 128);
+	CHECK(caps.ack && caps.seq);
+
+	/* a raw SYNC is a resync, not a stray packet */
+	camera_command(o, OMV_OP_PROTO_SYNC, 0, NULL, 0, done_cb, &c[3]);
+	wait_call(&t, &c[3]);
+	CHECK_EQ(c[3].err, CAM_OK);
+	CHECK_EQ(t.fc->syncs, 2);
+	camera_command(o, OMV_OP_CHANNEL_POLL, 0, NULL, 0, done_cb, &c[4]);
+	wait_call(&t, &c[4]);
+	CHECK_EQ(c[4].err, CAM_OK);
+	camera_owner_free(o);
+	teardown(&t);
+}
+
+struct test {
+	const char *name;
+	void (*fn)(void);
+};
+
+static const struct test tests[] = {
+	{ "round_robin", test_round_robin },
+	{ "owner_free", test_owner_free },
+	{ "queue_full", test_queue_full },
+	{ "locks", test_locks },
+	{ "stdout", test_stdout },
+	{ "frames", test_frames },
+	{ "exec", test_exec_soft_reboot },
+	{ "streaming", test_streaming_shared },
+	{ "channels", test_channels_and_io },
+	{ "free_streaming_off", test_free_streaming_off },
+	{ "profile_caps", test_profile_and_caps },
+	{ "exec_no_reboot", test_exec_no_reboot },
+	{ "event_flood", test_event_flood },
+};
+
+int main(int argc, char **argv)
+{
+	int ran = 0;
+
+	log_init("test-camera", getenv("TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
+	for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+		if (argc > 1 && strcmp(argv[1], tests[i].name) != 0)
+			continue;
+		fprintf(stderr, "== %s\n", tests[i].name);
+		tests[i].fn();
+		ran++;
+	}
+	if (ran == 0) {
+		fprintf(stderr, "no test named %s\n", argv[1]);
+		return 1;
+	}
+	return 0;
+}
