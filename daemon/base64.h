@@ -1,0 +1,27 @@
+/*
+ * Standard base64 (RFC 4648 alphabet, with padding), used for every byte
+ * string that crosses the JSON-RPC interface.
+ */
+#ifndef OMVD_BASE64_H
+#define OMVD_BASE64_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Characters needed to encode len bytes (no NUL). */
+size_t base64_encoded_len(size_t len);
+/* Writes base64_encoded_len(len) characters to out (no NUL added). */
+void base64_encode_to(const void *data, size_t len, char *out);
+/* A malloc'd NUL-terminated encoding; NULL when out of memory. */
+char *base64_encode(const void *data, size_t len);
+
+/*
+ * Strict decode: the length must be a multiple of 4, only the alphabet is
+ * accepted, '=' only as the final one or two characters, and the unused
+ * bits before the padding must be zero. Returns a malloc'd buffer (never
+ * NULL for valid input, even when empty) and sets *out_len, or NULL when
+ * the text is not canonical base64 (or memory runs out).
+ */
+uint8_t *base64_decode(const char *text, size_t text_len, size_t *out_len);
+
+#endif

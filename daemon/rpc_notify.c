@@ -1,0 +1,158 @@
+/*
+ * From camera callbacks to clients: the notification of each topic is
+ * serialised once and the same bytes are queued for every subscriber;
+ * a frame is encoded once per encoding some subscriber asked for.
+ */
+#include <string.h>
+
+#include "frame.h"
+#include "log.h"
+#include "methods.h"
+#include "rpc.h"
+#include "rpc_client.h"
+#include "rpc_server.h"
+#include "utf8.h"
+
+static bool has_subscriber(struct rpc_server *s, unsigned topic)
+{
+	struct rpc_client *c;
+
+	TAILQ_FOREACH(c, &s->clients, link)
+		if (!c->closing && (c->topics & topic))
+			return true;
+	return false;
+}
+
+/* Sends method(params) to every client subscribed to topic; params stolen. */
+static void notify_topic(struct rpc_server *s, unsigned topic, const char *method, json_t *params)
+{
+	struct rpc_client *c;
+	struct shared_line *line;
+	json_t *msg;
+
+	if (!has_subscriber(s, topic)) {
+		json_decref(params);
+		return;
+	}
+	msg = rpc_notification(method, params);
+	line = msg != NULL ? shared_line_new(msg) : NULL;
+	json_decref(msg);
+	if (line == NULL) {
+		log_err("cannot build a %s notification", method);
+		return;
+	}
+	TAILQ_FOREACH(c, &s->clients, link)
+		if (c->topics & topic)
+			rpc_client_send_shared(c, line);
+	shared_line_unref(line);
+}
+
+void rpc_server_announce_state(struct rpc_server *s)
+{
+	struct camera_shared sh;
+
+	if (s->cam == NULL)
+		return;
+	camera_shared_state(s->cam, &sh);
+	if (s->announced_valid && sh.streaming == s->announced.streaming &&
+	    sh.raw == s->announced.raw && sh.raw_width == s->announced.raw_width &&
+	    sh.raw_height == s->announced.raw_height &&
+	    sh.script_running == s->announced.script_running)
+		return;
+	s->announced = sh;
+	s->announced_valid = true;
+	notify_topic(s, TOPIC_STATE, "state", shared_state_json(&sh));
+}
+
+static void on_link_changed(void *ctx, enum link_state st, const char *reason)
+{
+	struct rpc_server *s = ctx;
+
+	/* The way up and down is detail; where it ends is worth a line. */
+	log_msg(st == LINK_READY || st == LINK_CLOSED ? LOG_LVL_INFO : LOG_LVL_DEBUG, "link %s%s%s",
+		link_state_name(st), reason != NULL ? ": " : "", reason != NULL ? reason : "");
+	notify_topic(s, TOPIC_LINK, "link",
+		     json_pack("{s:s, s:s?}", "state", link_state_name(st), "reason", reason));
+	if (s->opt.link_hook != NULL)
+		s->opt.link_hook(s->opt.link_hook_arg, st, reason);
+	rpc_server_announce_state(s);
+}
+
+static void on_event(void *ctx, uint8_t chan, uint8_t opcode, uint16_t code)
+{
+	struct rpc_server *s = ctx;
+	struct rpc_client *c;
+
+	TAILQ_FOREACH(c, &s->clients, link)
+		rpc_client_push_event(c, chan, opcode, code);
+	notify_topic(s, TOPIC_EVENT, "event", event_json(s->cam, chan, code));
+}
+
+static void on_stdout(void *ctx, const char *text, size_t len)
+{
+	struct rpc_server *s = ctx;
+
+	if (!has_subscriber(s, TOPIC_STDOUT))
+		return;
+	notify_topic(s, TOPIC_STDOUT, "stdout", json_pack("{s:o}", "text",
+							  utf8_json_string(text, len)));
+}
+
+/* The frame line of one encoding (a JPEG request of a raw frame gets the
+ * native bytes: the encoding field says so). */
+static struct shared_line *frame_line(struct frame *f, enum frame_encoding enc)
+{
+	const char *msg;
+	int code;
+	json_t *params = frame_json(f, enc, &code, &msg);
+	struct shared_line *line;
+	json_t *note;
+
+	if (params == NULL && enc == FRAME_ENC_JPEG)
+		params = frame_json(f, FRAME_ENC_NATIVE, &code, &msg);
+	if (params == NULL)
+		params = frame_json(f, FRAME_ENC_NONE, &code, &msg);
+	if (params == NULL)
+		return NULL;
+	note = rpc_notification("frame", params);
+	line = note != NULL ? shared_line_new(note) : NULL;
+	json_decref(note);
+	return line;
+}
+
+static void on_frame(void *ctx, struct frame *f)
+{
+	struct rpc_server *s = ctx;
+	struct shared_line *lines[FRAME_ENC_COUNT] = { NULL };
+	struct rpc_client *c;
+
+	TAILQ_FOREACH(c, &s->clients, link) {
+		if (c->closing || !(c->topics & TOPIC_FRAME))
+			continue;
+		if (lines[c->frame_enc] == NULL)
+			lines[c->frame_enc] = frame_line(f, c->frame_enc);
+		if (lines[c->frame_enc] != NULL)
+			rpc_client_send_frame(c, lines[c->frame_enc]);
+	}
+	for (unsigned i = 0; i < FRAME_ENC_COUNT; i++)
+		shared_line_unref(lines[i]);
+}
+
+static void on_state_changed(void *ctx)
+{
+	rpc_server_announce_state(ctx);
+}
+
+static const struct camera_listener server_listener = {
+	.link_changed = on_link_changed,
+	.event = on_event,
+	.channels_changed = NULL,
+	.stdout_data = on_stdout,
+	.frame = on_frame,
+	.state_changed = on_state_changed,
+};
+
+const struct camera_listener *rpc_server_camera_listener(void)
+{
+	return &server_listener;
+}

@@ -1,0 +1,311 @@
+/*
+ * The listening socket: created at --socket (stale file replaced, a live
+ * daemon respected) or adopted from systemd; connections accepted up to
+ * --max-clients; graceful shutdown that lets replies already produced go
+ * out before everything is freed.
+ */
+#include "rpc_server.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "clock.h"
+#include "log.h"
+#include "rpc.h"
+#include "rpc_client.h"
+
+#define ACCEPT_RETRY_MS 100
+
+void rpc_server_options_default(struct rpc_server_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->socket_path = "/run/omvd/omvd.sock";
+	o->listen_fd = -1;
+	o->max_request = 16u << 20;
+	o->max_clients = 1024;
+	o->soft_limit = 4u << 20;
+	o->hard_limit = 64u << 20;
+	o->max_response = 48u << 20;
+	o->max_outstanding = 64;
+	o->drain_ms = 500;
+}
+
+static int mkdir_parents(const char *path)
+{
+	char *copy = strdup(path), *dir;
+	struct stat st;
+	int rc = 0;
+
+	if (copy == NULL)
+		return -1;
+	dir = dirname(copy);
+	if (stat(dir, &st) < 0) {
+		rc = mkdir_parents(dir);
+		if (rc == 0 && mkdir(dir, 0755) < 0 && errno != EEXIST)
+			rc = -1;
+	}
+	free(copy);
+	return rc;
+}
+
+/* 1 when a server answers on path, 0 when nobody does (stale), -1 unknown. */
+static int socket_is_live(const struct sockaddr_un *addr)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (const struct sockaddr *)addr, sizeof *addr) == 0 || errno == EAGAIN)
+		rc = 1;
+	else if (errno == ECONNREFUSED)
+		rc = 0;
+	else
+		rc = -1;
+	close(fd);
+	return rc;
+}
+
+static int create_socket(struct rpc_server *s, char *err, size_t errlen)
+{
+	const char *path = s->opt.socket_path;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	if (strlen(path) >= sizeof addr.sun_path) {
+		snprintf(err, errlen, "socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	path = addr.sun_path;	/* non-NULL for sure from here on */
+	if (mkdir_parents(path) < 0) {
+		snprintf(err, errlen, "cannot create the directory of %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+		int live;
+		if (errno != EADDRINUSE) {
+			snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket", path);
+			goto fail;
+		}
+		live = socket_is_live(&addr);
+		if (live != 0) {
+			snprintf(err, errlen, "%s: %s", path,
+				 live > 0 ? "another daemon is answering on it"
+					  : "in use and cannot be probed");
+			goto fail;
+		}
+		log_notice("removing stale socket %s", path);
+		if ((unlink(path) < 0 && errno != ENOENT) ||
+		    bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+			snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
+			goto fail;
+		}
+	}
+	if (chmod(path, 0660) < 0 || listen(fd, SOMAXCONN) < 0 || stat(path, &st) < 0) {
+		snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
+		unlink(path);
+		goto fail;
+	}
+	s->created_path = strdup(path);
+	s->sock_dev = st.st_dev;
+	s->sock_ino = st.st_ino;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* Over the client limit: say why in one line and hang up. */
+static void refuse_client(struct rpc_server *s, int fd)
+{
+	char text[96];
+	json_t *err;
+	char *line;
+	size_t len;
+
+	snprintf(text, sizeof text, "too many clients (limit %u)", s->opt.max_clients);
+	err = rpc_error(NULL, RPC_INTERNAL_ERROR, text, NULL);
+	line = rpc_dump_line(err, &len);
+	if (line != NULL && write(fd, line, len) < 0)
+		log_debug("refused client: %s", strerror(errno));
+	free(line);
+	json_decref(err);
+	close(fd);
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
+		      int socklen, void *arg)
+{
+	struct rpc_server *s = arg;
+
+	if (s->stopping) {
+		close(fd);
+		return;
+	}
+	if (s->nclients >= s->opt.max_clients) {
+		log_warn("refusing a client: %u clients connected", s->nclients);
+		refuse_client(s, fd);
+		return;
+	}
+	if (rpc_client_new(s, fd) == NULL)
+		log_err("cannot set up a client connection");
+}
+
+static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_server *s = arg;
+
+	if (!s->stopping)
+		evconnlistener_enable(s->listener);
+}
+
+/* accept() failing (EMFILE...) would spin: pause accepting for a moment. */
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct rpc_server *s = arg;
+	struct timeval tv = { 0, ACCEPT_RETRY_MS * 1000 };
+
+	log_warn("accept: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	evconnlistener_disable(l);
+	event_base_once(s->base, -1, EV_TIMEOUT, accept_retry_cb, s, &tv);
+}
+
+struct rpc_server *rpc_server_new(struct event_base *base, const struct rpc_server_options *o,
+				  char *err, size_t errlen)
+{
+	struct rpc_server *s = calloc(1, sizeof *s);
+	int fd;
+
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->base = base;
+	s->opt = *o;
+	s->started_ms = clock_now_ms();
+	TAILQ_INIT(&s->clients);
+	if (o->listen_fd >= 0) {
+		fd = o->listen_fd;	/* systemd's: already listening, never unlinked */
+		evutil_make_socket_nonblocking(fd);
+		evutil_make_socket_closeonexec(fd);
+	} else {
+		fd = create_socket(s, err, errlen);
+		if (fd < 0) {
+			free(s);
+			return NULL;
+		}
+	}
+	s->listener = evconnlistener_new(base, accept_cb, s,
+					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (s->listener == NULL) {
+		snprintf(err, errlen, "cannot listen: %s",
+			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		close(fd);
+		rpc_server_free(s);
+		return NULL;
+	}
+	evconnlistener_set_error_cb(s->listener, accept_error_cb);
+	if (s->created_path != NULL)
+		log_info("listening on %s", s->created_path);
+	else
+		log_info("listening on the socket passed by systemd");
+	return s;
+}
+
+void rpc_server_set_camera(struct rpc_server *s, struct camera *cam)
+{
+	s->cam = cam;
+}
+
+static void server_stopped(struct rpc_server *s)
+{
+	void (*done)(void *) = s->stopped;
+
+	s->stopped = NULL;
+	if (s->drain_timer != NULL)
+		event_del(s->drain_timer);
+	if (done != NULL)
+		done(s->stopped_arg);
+}
+
+static void drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_server *s = arg;
+
+	log_notice("shutdown: %u clients still had output queued", s->nclients);
+	server_stopped(s);
+}
+
+void rpc_server_shutdown(struct rpc_server *s, void (*stopped)(void *arg), void *arg)
+{
+	struct rpc_client *c, *next;
+	struct timeval tv = { s->opt.drain_ms / 1000, (s->opt.drain_ms % 1000) * 1000 };
+
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	s->stopped = stopped;
+	s->stopped_arg = arg;
+	if (s->listener != NULL)
+		evconnlistener_disable(s->listener);
+	if (s->nclients == 0) {
+		server_stopped(s);
+		return;
+	}
+	s->drain_timer = evtimer_new(s->base, drain_timeout_cb, s);
+	if (s->drain_timer != NULL)
+		evtimer_add(s->drain_timer, &tv);
+	for (c = TAILQ_FIRST(&s->clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		rpc_client_drain(c);
+	}
+}
+
+void rpc_server_client_gone(struct rpc_server *s)
+{
+	if (s->stopping && s->nclients == 0 && s->stopped != NULL)
+		server_stopped(s);
+}
+
+void rpc_server_free(struct rpc_server *s)
+{
+	struct rpc_client *c;
+	struct stat st;
+
+	if (s == NULL)
+		return;
+	s->stopped = NULL;
+	while ((c = TAILQ_FIRST(&s->clients)) != NULL)
+		rpc_client_free(c);
+	if (s->listener != NULL)
+		evconnlistener_free(s->listener);
+	if (s->drain_timer != NULL)
+		event_free(s->drain_timer);
+	/* Only remove the file if it is still the socket we made. */
+	if (s->created_path != NULL && stat(s->created_path, &st) == 0 &&
+	    st.st_dev == s->sock_dev && st.st_ino == s->sock_ino)
+		unlink(s->created_path);
+	free(s->created_path);
+	free(s);
+}

@@ -1,0 +1,80 @@
+/*
+ * The listening Unix socket and the set of connected clients: accepts
+ * connections (up to a limit), owns the clients, turns camera callbacks
+ * into notifications, and shuts down gracefully.
+ */
+#ifndef OMVD_RPC_SERVER_H
+#define OMVD_RPC_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include "camera.h"
+
+struct event_base;
+struct evconnlistener;
+struct event;
+struct rpc_client;
+
+struct rpc_server_options {
+	const char *socket_path;	/* default /run/omvd/omvd.sock */
+	int listen_fd;			/* already listening (systemd), or -1 */
+	size_t max_request;		/* longest request line, default 16 MiB */
+	unsigned max_clients;		/* default 1024 */
+	size_t soft_limit;		/* queued output above which frames wait */
+	size_t hard_limit;		/* queued output above which a client is cut */
+	size_t max_response;		/* one reply line, above: -32008 */
+	unsigned max_outstanding;	/* calls per client before reading pauses */
+	unsigned drain_ms;		/* shutdown: time to flush replies */
+	/* Called on every link change (after the notifications); may be NULL. */
+	void (*link_hook)(void *arg, enum link_state st, const char *reason);
+	void *link_hook_arg;
+};
+void rpc_server_options_default(struct rpc_server_options *o);
+
+TAILQ_HEAD(rpc_client_list, rpc_client);
+
+struct rpc_server {
+	struct event_base *base;
+	struct rpc_server_options opt;
+	struct evconnlistener *listener;
+	char *created_path;		/* socket file we made, unlinked at exit */
+	dev_t sock_dev;
+	ino_t sock_ino;
+	struct camera *cam;
+	struct rpc_client_list clients;
+	unsigned nclients;
+	uint64_t next_client_id;
+	uint64_t started_ms;
+
+	/* Last shared state announced on the `state` topic. */
+	struct camera_shared announced;
+	bool announced_valid;
+
+	bool stopping;
+	struct event *drain_timer;
+	void (*stopped)(void *arg);
+	void *stopped_arg;
+};
+
+/* Creates (or adopts) the listening socket; NULL with a message in err. */
+struct rpc_server *rpc_server_new(struct event_base *base, const struct rpc_server_options *o,
+				  char *err, size_t errlen);
+void rpc_server_set_camera(struct rpc_server *s, struct camera *cam);
+/* Callbacks to hand to camera_new() with the server as ctx. */
+const struct camera_listener *rpc_server_camera_listener(void);
+/* Stop accepting, let clients flush the replies already produced (up to
+ * drain_ms), then call stopped(arg) once. */
+void rpc_server_shutdown(struct rpc_server *s, void (*stopped)(void *arg), void *arg);
+/* Frees every client (before camera_free) and removes our socket file. */
+void rpc_server_free(struct rpc_server *s);
+
+/* Called by a client once it is gone (from the client's free path). */
+void rpc_server_client_gone(struct rpc_server *s);
+/* Announce the shared state on `state` when it differs from the last one. */
+void rpc_server_announce_state(struct rpc_server *s);
+
+#endif

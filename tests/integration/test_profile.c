@@ -1,0 +1,214 @@
+/*
+ * A cam with the profile channel and a PMU: profiler methods and decoded
+ * records checked against camsim's made-up counters; channel locks shared
+ * between clients; an ioctl that succeeds; reset and boot.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cam_util.h"
+
+#define PMU_EVENTS 2
+
+/* Every record: address/caller layout, events sized to the PMU, event k
+ * counting call_count * (event id of k + 1), ticks halved when exclusive. */
+static void check_records(json_t *list, const int64_t ids[PMU_EVENTS], bool exclusive)
+{
+	json_t *rec;
+	size_t i;
+
+	CHECK(json_is_array(list) && json_array_size(list) == 6);
+	json_array_foreach(list, i, rec) {
+		int64_t calls = cu_int(rec, "call_count"), per_call = 40 + 25 * (int64_t)i;
+		json_t *events = json_object_get(rec, "events");
+		CHECK(cu_int(rec, "address") == 0x08010000 + (int64_t)i * 0x140);
+		CHECK(cu_int(rec, "caller") == 0x08004000 + (int64_t)i * 0x20);
+		CHECK(json_array_size(events) == PMU_EVENTS);
+		for (int k = 0; k < PMU_EVENTS; k++)
+			CHECKF(json_integer_value(json_array_get(events, k)) == calls * (ids[k] + 1),
+			       "record %zu event %d", i, k);
+		CHECK(cu_int(rec, "total_ticks") == calls * per_call / (exclusive ? 2 : 1));
+		CHECK(cu_int(rec, "total_cycles") == cu_int(rec, "total_ticks") * 480);
+	}
+}
+
+/* read_profile locks the channel; the cam may say BUSY (-32004: try again). */
+static json_t *read_profile(struct h_conn *c)
+{
+	uint64_t deadline = h_now_ms() + 5000;
+
+	for (;;) {
+		json_t *resp = h_call(c, "read_profile", NULL);
+		json_t *res = json_object_get(resp, "result");
+		if (res != NULL) {
+			json_incref(res);
+			json_decref(resp);
+			return res;
+		}
+		CHECKF(cu_int(json_object_get(resp, "error"), "code") == -32004,
+		       "read_profile failed");
+		json_decref(resp);
+		CHECK(h_now_ms() < deadline);
+		usleep(20000);
+	}
+}
+
+static void test_profiler(struct h_conn *c)
+{
+	int64_t ids[PMU_EVENTS] = { 0, 1 };
+	json_t *r;
+
+	r = read_profile(c);
+	check_records(r, ids, false);
+	json_decref(r);
+
+	r = h_result(c, "profiler_event", json_pack("{s:i, s:i}", "counter_num", 1, "event_id", 9));
+	CHECK(json_is_null(r));
+	json_decref(r);
+	ids[1] = 9;
+	CHECK(h_error_code(c, "profiler_event", json_pack("{s:i, s:i}", "counter_num", PMU_EVENTS,
+							  "event_id", 1)) == -32602);
+	r = h_result(c, "profiler_mode", json_pack("{s:b}", "exclusive", 1));
+	CHECK(json_is_null(r));
+	json_decref(r);
+	r = read_profile(c);
+	check_records(r, ids, true);
+	json_decref(r);
+
+	r = h_result(c, "profiler_reset", json_pack("{s:n}", "config"));
+	CHECK(json_is_null(r));
+	json_decref(r);
+	ids[1] = 1;
+	r = read_profile(c);
+	check_records(r, ids, false);
+	json_decref(r);
+}
+
+/* Lock the channel, retrying while the cam says BUSY (10 ms rule). */
+static void lock_granted(struct h_conn *c, int chan)
+{
+	uint64_t deadline = h_now_ms() + 5000;
+
+	for (;;) {
+		json_t *r = h_result(c, "channel_lock", json_pack("{s:i}", "channel_id", chan));
+		bool ok = json_is_true(r);
+		json_decref(r);
+		if (ok)
+			return;
+		CHECK(h_now_ms() < deadline);
+		usleep(20000);
+	}
+}
+
+static bool holds_lock(struct h_conn *observer, int chan)
+{
+	json_t *list = h_result(observer, "clients", NULL), *e, *l;
+	size_t i, k;
+	bool held = false;
+
+	json_array_foreach(list, i, e)
+		json_array_foreach(json_object_get(e, "locks"), k, l)
+			held |= json_integer_value(l) == chan;
+	json_decref(list);
+	return held;
+}
+
+static void test_locks(void)
+{
+	struct h_conn *a = cu_connect(), *b = cu_connect();
+	json_t *r;
+
+	lock_granted(a, 4);
+	CHECK(holds_lock(b, 4));
+	CHECK(h_error_code(b, "channel_lock", json_pack("{s:i}", "channel_id", 4)) == -32006);
+	r = h_result(a, "channel_unlock", json_pack("{s:i}", "channel_id", 4));
+	CHECK(json_is_true(r));
+	json_decref(r);
+	CHECK(!holds_lock(b, 4));
+	lock_granted(b, 4);
+
+	/* B leaves holding the lock: it is released for A. */
+	h_close(b);
+	lock_granted(a, 4);
+	r = h_result(a, "channel_unlock", json_pack("{s:i}", "channel_id", 4));
+	json_decref(r);
+	h_close(a);
+}
+
+static void test_ioctl(struct h_conn *c)
+{
+	json_t *r, *st;
+
+	/* STREAM_CTRL(1) straight to the stream channel: an empty answer. */
+	r = h_result(c, "channel_ioctl", json_pack("{s:i, s:i, s:s, s:[i]}", "channel_id", 3,
+						   "cmd", 0, "fmt", "<I", "args", 1));
+	CHECK(json_is_null(r));
+	json_decref(r);
+	st = cu_control("stats");
+	CHECK(json_is_true(json_object_get(st, "streaming")));
+	json_decref(st);
+	r = h_result(c, "channel_ioctl", json_pack("{s:i, s:i, s:s, s:[i]}", "channel_id", 3,
+						   "cmd", 0, "fmt", "<I", "args", 0));
+	json_decref(r);
+	st = cu_control("stats");
+	CHECK(json_is_false(json_object_get(st, "streaming")));
+	json_decref(st);
+}
+
+static bool link_seen(struct h_conn *c, const char *state)
+{
+	uint64_t deadline = h_now_ms() + 10000;
+
+	while (h_now_ms() < deadline) {
+		json_t *n = h_next_notification(c, "link", 10000);
+		if (n == NULL)
+			return false;
+		bool match = strcmp(cu_str(json_object_get(n, "params"), "state"), state) == 0;
+		json_decref(n);
+		if (match)
+			return true;
+	}
+	return false;
+}
+
+static void test_reset_and_boot(struct h_conn *c)
+{
+	json_t *r;
+
+	json_decref(h_result(c, "subscribe", json_pack("{s:[s]}", "topics", "link")));
+	r = h_result(c, "reset", NULL);
+	CHECK(json_is_null(r));
+	json_decref(r);
+	CHECK(link_seen(c, "closed"));
+	CHECK(link_seen(c, "ready"));
+	r = h_result(c, "boot", NULL);
+	CHECK(json_is_null(r));
+	json_decref(r);
+	CHECK(link_seen(c, "closed"));
+}
+
+int main(void)
+{
+	const char *sim_args[] = { "--control", h_path("control"), "--profile", "--pmu-events", "2",
+				   NULL };
+	struct h_proc sim = h_start_camsim(sim_args);
+	struct h_proc omvd = h_start_omvd(NULL, true);
+	struct h_conn *c = cu_connect();
+	json_t *r;
+
+	r = h_result(c, "get_channel", json_pack("{s:s}", "name", "profile"));
+	CHECK(json_integer_value(r) == 4);
+	json_decref(r);
+	test_profiler(c);
+	test_locks();
+	test_ioctl(c);
+	test_reset_and_boot(c);
+	h_close(c);
+	CHECK(h_stop(&omvd, SIGTERM, 5000) == 0);
+	h_stop(&sim, SIGTERM, 5000);
+	printf("ok\n");
+	return 0;
+}
