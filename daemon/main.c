@@ -15,7 +15,6 @@
 #include "rpc_server.h"
 #include "service.h"
 
-#define OMVD_VERSION "0.1.0"
 
 struct daemon {
 	struct event_base *base;
