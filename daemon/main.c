@@ -15,7 +15,6 @@
 #include "rpc_server.h"
 #include "service.h"
 
-
 struct daemon {
 	struct event_base *base;
 	struct service *svc;
