@@ -77,13 +77,14 @@ struct follow {
 	struct ctl *ctl;
 	bool started;		/* exec's reply is in: what follows is this script's */
 	bool running;		/* its start was announced */
-	uint64_t ended_ms;	/* when its end was announced; 0 before */
-	bool rebooted;		/* after the end, the cam printed its soft-reboot line */
+	bool ended;		/* state said it stopped: its output is all printed */
+	uint64_t end_event_ms;	/* when the cam's raw end event came; 0 before */
 };
 
-/* omvd drains stdout after the end of a script is announced, so the last
- * output comes later: wait for the cam's "soft reboot" line, or this long. */
-#define EXEC_DRAIN_MS 1000
+/* omvd announces script_running=false only after the script's last output
+ * (the cam's soft-reboot line included). A daemon that never does, after
+ * the cam said the script ended, is not waited for longer than this. */
+#define EXEC_END_GRACE_MS 3000
 
 static void print_stdout(const struct ctl *ctl, json_t *params)
 {
@@ -99,17 +100,9 @@ static void print_stdout(const struct ctl *ctl, json_t *params)
 	}
 }
 
-/* The script's start and end: stdin channel events 1 and 0, or the shared
- * state's script_running. An end only counts after a start, so the end of
- * a script this exec replaced is not taken for the new one's. */
-static void script_state(struct follow *f, bool running)
-{
-	if (running)
-		f->running = true;
-	else if (f->running && !f->ended_ms)
-		f->ended_ms = now_ms();
-}
-
+/* The script's start and end come from the shared state's script_running;
+ * an end only counts after a start, so the end of a script this exec
+ * replaced is not taken for the new one's. */
 static void on_exec_notify(omv_client *c, const char *method, json_t *params, void *arg)
 {
 	struct follow *f = arg;
@@ -117,39 +110,38 @@ static void on_exec_notify(omv_client *c, const char *method, json_t *params, vo
 	if (!f->started)
 		return;	/* the end or output of the script this exec replaced */
 	if (strcmp(method, "stdout") == 0) {
-		const char *text = json_string_value(json_object_get(params, "text"));
-
 		print_stdout(f->ctl, params);
-		if (f->ended_ms && text && strstr(text, "soft reboot"))
-			f->rebooted = true;
-	} else if (strcmp(method, "event") == 0) {
-		const char *name = json_string_value(json_object_get(params, "name"));
-		json_int_t ev = json_integer_value(json_object_get(params, "event"));
-
-		if (name && strcmp(name, "stdin") == 0 && (ev == 0 || ev == 1))
-			script_state(f, ev == 1);
 	} else if (strcmp(method, "state") == 0) {
 		json_t *running = json_object_get(params, "script_running");
 
-		if (json_is_boolean(running))
-			script_state(f, json_is_true(running));
+		if (json_is_true(running))
+			f->running = true;
+		else if (json_is_false(running) && f->running)
+			f->ended = true;
+	} else if (strcmp(method, "event") == 0) {
+		const char *name = json_string_value(json_object_get(params, "name"));
+
+		if (f->running && !f->end_event_ms && name && strcmp(name, "stdin") == 0 &&
+		    json_integer_value(json_object_get(params, "event")) == 0)
+			f->end_event_ms = now_ms();
 	}
 }
 
-/* Print the script's output until it ended and its output is drained. */
+/* Print the script's output until its end is announced. */
 static int follow_script(struct ctl *ctl, struct follow *f)
 {
-	while (!(f->ended_ms && f->rebooted)) {
+	while (!f->ended) {
 		int wait = 500;
 
 		if (ctl_interrupted)
 			return 130;
-		if (f->ended_ms) {
+		if (f->end_event_ms) {
 			uint64_t now = now_ms();
 
-			if (now >= f->ended_ms + EXEC_DRAIN_MS)
+			if (now >= f->end_event_ms + EXEC_END_GRACE_MS)
 				break;
-			wait = (int)(f->ended_ms + EXEC_DRAIN_MS - now);
+			if (f->end_event_ms + EXEC_END_GRACE_MS - now < (uint64_t)wait)
+				wait = (int)(f->end_event_ms + EXEC_END_GRACE_MS - now);
 		}
 		if (omv_client_wait(ctl->c, wait) < 0)
 			return ctl_fail(ctl);

@@ -92,6 +92,76 @@ const struct cam_req_ops cam_op_drain = {
 };
 
 /* ------------------------------------------------------------------ */
+/* end of a script: wait for the soft reboot and its resync, drain stdout
+ * to the last byte, then say script_running=false. The cam prints "MPY:
+ * soft reboot" before it re-initialises its protocol, so a drain after the
+ * resync gets everything the script and the reboot printed; a client that
+ * follows a script can stop at the state change. */
+
+/* A cam that ends a script without a soft reboot is not waited for longer. */
+#define SCRIPT_END_REBOOT_WAIT_MS 500
+
+void cam_script_ended(struct camera *c)
+{
+	if (!c->script_ending)
+		return;
+	c->script_ending = false;
+	if (c->shared.script_running) {
+		c->shared.script_running = false;
+		if (c->listener.state_changed != NULL)
+			c->listener.state_changed(c->lctx);
+	}
+}
+
+static bool end_ready(struct camera *c, struct cam_req *r, uint64_t now)
+{
+	if (r->flag)
+		return true;
+	if ((c->reboots > r->gen && !c->prog_running) || now >= r->deadline) {
+		r->flag = true;		/* waited: from now on a plain drain */
+		r->deadline = 0;
+		return true;
+	}
+	return false;
+}
+
+static void end_result(struct camera *c, struct cam_req *r, const struct cam_reply *rep)
+{
+	uint32_t size;
+	bool last = rep->err != CAM_OK ||
+		    (r->step == 0 && (omv_u32_decode(&size, rep->data, rep->len) < 0 || size == 0));
+
+	/* An end that a newer one (or a new script's start) overtook is not
+	 * this request's to announce. */
+	if (last && r->gen2 == c->script_ends)
+		cam_script_ended(c);
+	drain_result(c, r, rep);
+}
+
+static const struct cam_req_ops cam_op_script_end = {
+	.name = "script end", .issue = drain_issue, .result = end_result, .ready = end_ready,
+};
+
+void cam_script_ending(struct camera *c)
+{
+	struct cam_req *r;
+
+	if (!c->shared.script_running || c->script_ending)
+		return;
+	r = cam_req_new(c->out_owner, &cam_op_script_end, NULL, NULL);
+	if (r == NULL) {	/* out of memory: announce without waiting */
+		c->script_ending = true;
+		cam_script_ended(c);
+		return;
+	}
+	c->script_ending = true;
+	r->gen = c->reboots;
+	r->gen2 = ++c->script_ends;
+	r->deadline = cam_now() + SCRIPT_END_REBOOT_WAIT_MS;
+	cam_req_submit(r);
+}
+
+/* ------------------------------------------------------------------ */
 /* frame fetch: LOCK (BUSY = no frame), SIZE, READ(0, size), UNLOCK */
 
 enum { FETCH_LOCK, FETCH_SIZE, FETCH_READ, FETCH_UNLOCK };

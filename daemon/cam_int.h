@@ -182,6 +182,10 @@ struct camera {
 	bool stdout_pending, frame_pending;
 	bool frame_poll;	/* the pending fetch is a poll, not a NOTIFY */
 	bool draining, fetching;	/* a drain / fetch request is queued */
+	/* The script ended (stdin event 0); script_running stays true until
+	 * its last stdout is drained (cam_op_script_end). */
+	bool script_ending;
+	uint64_t script_ends;	/* ends seen, to match a request to its end */
 	struct frame *latest;
 	struct stdout_log *log;
 
@@ -244,6 +248,10 @@ uint64_t cam_park_deadline(struct camera *c);
 /* cam_fetch.c */
 extern const struct cam_req_ops cam_op_drain, cam_op_fetch, cam_op_stream_apply,
 	cam_op_unlock_for_owner;
+/* stdin event 0: drain the script's last stdout, then announce its end. */
+void cam_script_ending(struct camera *c);
+/* Announce a pending end now (a new script started first). */
+void cam_script_ended(struct camera *c);
 void cam_fetch_maybe_start(struct camera *c);
 /* Next ioctl that brings the cam's streaming in line; false when none. */
 bool cam_stream_next(const struct camera *c, uint32_t *request, uint8_t arg[8], size_t *arg_len);

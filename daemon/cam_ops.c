@@ -140,7 +140,8 @@ static void exec_issue(struct camera *c, struct cam_req *r)
 
 	switch (r->step) {
 	case EXEC_START:
-		if (c->shared.script_running) {
+		/* A script whose end is being drained is gone already. */
+		if (c->shared.script_running && !c->script_ending) {
 			r->gen = c->reboots;
 			ioctl_or_fail(c, r, OMV_CHAN_STDIN, OMV_IOCTL_STDIN_STOP, NULL, 0);
 			return;

@@ -291,10 +291,13 @@ static void handle_event(struct camera *c, const struct cam_event *e)
 	if (e->opcode != OMV_OP_CHANNEL_EVENT)
 		return;
 	if (e->chan == OMV_CHAN_STDIN && e->code != OMV_EV_NOTIFY) {
-		bool running = e->code == OMV_EV_STDIN_STARTED;
-
-		if (running != c->shared.script_running) {
-			c->shared.script_running = running;
+		if (e->code != OMV_EV_STDIN_STARTED) {
+			cam_script_ending(c);	/* announced once stdout is drained */
+			return;
+		}
+		cam_script_ended(c);	/* the previous end comes first */
+		if (!c->shared.script_running) {
+			c->shared.script_running = true;
 			if (c->listener.state_changed != NULL)
 				c->listener.state_changed(c->lctx);
 		}

@@ -308,6 +308,7 @@ static void link_gone(struct camera *c, const char *reason)
 	c->stdout_pending = c->frame_pending = false;
 	/* Whatever runs on the cam when it comes back, we will hear of it;
 	 * a stale "running" would make exec wait for a soft reboot. */
+	c->script_ending = false;
 	if (c->shared.script_running) {
 		c->shared.script_running = false;
 		if (c->listener.state_changed != NULL)

@@ -111,7 +111,8 @@ struct camera_shared {
 	bool streaming;		/* on while any owner asked for it */
 	bool raw;
 	uint32_t raw_width, raw_height;
-	bool script_running;	/* stdin events 1/0 */
+	bool script_running;	/* stdin event 1; false once the ended script's
+				 * stdout is drained (after its soft reboot) */
 };
 void camera_shared_state(const struct camera *c, struct camera_shared *out);
 
