@@ -2,7 +2,8 @@
  * The profile channel (--profile): a handful of made-up per-function
  * records whose counts grow while the cam runs. MODE, SET_EVENT and RESET
  * change them visibly: exclusive mode halves the ticks (callees excluded),
- * event counter k counts call_count * (event id + 1), RESET zeroes all.
+ * event counter k counts call_count * (event id + 1), RESET zeroes the
+ * counts and restores the default event ids.
  * The records are frozen while the channel is locked.
  */
 #include <stdlib.h>
@@ -52,14 +53,18 @@ static uint8_t *build(struct sim *s, size_t *len)
 	return out;
 }
 
-void profile_reset_state(struct sim *s)
+/* The RESET ioctl: counts to zero, default PMU event assignment. */
+static void clear_counters(struct profile *p)
 {
-	struct profile *p = &s->prof;
-
-	p->exclusive = false;
 	p->calls = 0;
 	for (unsigned k = 0; k < OMV_PROFILE_EVENTS_MAX; k++)
 		p->event_ids[k] = k;
+}
+
+void profile_reset_state(struct sim *s)
+{
+	s->prof.exclusive = false;
+	clear_counters(&s->prof);
 	profile_freeze(s, false);
 }
 
@@ -121,7 +126,7 @@ static void do_ioctl(struct sim *s, const struct omv_packet *cmd)
 		break;
 	}
 	case OMV_IOCTL_PROFILE_RESET:
-		p->calls = 0;
+		clear_counters(p);
 		break;
 	default:
 		reply(s, OMV_ST_INVALID, NULL, 0);
