@@ -28,6 +28,22 @@ static void ioctl_or_fail(struct camera *c, struct cam_req *r, uint8_t chan, uin
 		cam_req_fail(c, r, CAM_E_INVALID, 0);
 }
 
+/* Copy the caller's bytes into the request and submit it; a request that
+ * cannot hold them is refused. */
+static void submit_with_copy(struct cam_req *r, const void *data, size_t len)
+{
+	if (len > 0) {
+		r->buf = malloc(len);
+		if (r->buf == NULL) {
+			cam_req_refuse(r, CAM_E_INVALID);
+			return;
+		}
+		memcpy(r->buf, data, len);
+	}
+	r->len = len;
+	cam_req_submit(r);
+}
+
 /* ------------------------------------------------------------------ */
 /* one command, answer passed through */
 
@@ -53,16 +69,7 @@ static void submit_command(struct cam_owner *o, uint8_t opcode, uint8_t chan,
 		cam_req_refuse(r, CAM_E_INVALID);
 		return;
 	}
-	if (len > 0) {
-		r->buf = malloc(len);
-		if (r->buf == NULL) {
-			cam_req_refuse(r, CAM_E_INVALID);
-			return;
-		}
-		memcpy(r->buf, payload, len);
-		r->len = len;
-	}
-	cam_req_submit(r);
+	submit_with_copy(r, payload, len);
 }
 
 /* ------------------------------------------------------------------ */
@@ -468,16 +475,7 @@ void camera_exec(struct cam_owner *o, const char *script, size_t len, cam_done_f
 
 	if (r == NULL)
 		return;
-	if (len > 0) {
-		r->buf = malloc(len);
-		if (r->buf == NULL) {
-			cam_req_refuse(r, CAM_E_INVALID);
-			return;
-		}
-		memcpy(r->buf, script, len);
-	}
-	r->len = len;
-	cam_req_submit(r);
+	submit_with_copy(r, script, len);
 }
 
 void camera_stop(struct cam_owner *o, cam_done_fn done, void *arg)
@@ -514,16 +512,7 @@ void camera_channel_write(struct cam_owner *o, uint8_t chan, uint32_t offset,
 		cam_req_refuse(r, CAM_E_INVALID);
 		return;
 	}
-	if (len > 0) {
-		r->buf = malloc(len);
-		if (r->buf == NULL) {
-			cam_req_refuse(r, CAM_E_INVALID);
-			return;
-		}
-		memcpy(r->buf, data, len);
-	}
-	r->len = len;
-	cam_req_submit(r);
+	submit_with_copy(r, data, len);
 }
 
 void camera_channel_lock(struct cam_owner *o, uint8_t chan, cam_done_fn done, void *arg)

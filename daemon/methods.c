@@ -196,6 +196,26 @@ int param_channel_id(struct rpc_call *call, json_t *params, uint8_t *out)
 	return 0;
 }
 
+void done_null(void *arg, const struct cam_reply *r)
+{
+	struct rpc_call *call = arg;
+
+	if (r->err != CAM_OK)
+		call_cam_error(call, r);
+	else
+		call_result(call, json_null());
+}
+
+void done_null_state(void *arg, const struct cam_reply *r)
+{
+	struct rpc_call *call = arg;
+	struct rpc_server *server = call->client->server;	/* call ends below */
+
+	done_null(arg, r);
+	if (r->err == CAM_OK)
+		rpc_server_announce_state(server);
+}
+
 json_t *json_base64(const uint8_t *data, size_t len, bool empty_is_null)
 {
 	char *text;

@@ -42,6 +42,11 @@ struct camera *call_camera(const struct rpc_call *call);
 bool require_link(struct rpc_call *call);
 struct cam_owner *call_owner(const struct rpc_call *call);
 
+/* Completions for cam operations whose result is null; the second also
+ * announces the shared state, which the operation changed. */
+void done_null(void *arg, const struct cam_reply *r);
+void done_null_state(void *arg, const struct cam_reply *r);
+
 /*
  * Parameter helpers: return 0 and set *out (the default when the
  * parameter is absent and not required), or end the call with -32602

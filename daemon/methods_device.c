@@ -186,36 +186,25 @@ static void m_device_stats(struct rpc_call *call, json_t *params)
 	camera_command(call_owner(call), OMV_OP_PROTO_STATS, 0, NULL, 0, device_stats_done, call);
 }
 
-/* Completion of commands whose answer is null. */
-static void null_done(void *arg, const struct cam_reply *r)
-{
-	struct rpc_call *call = arg;
-
-	if (r->err != CAM_OK)
-		call_cam_error(call, r);
-	else
-		call_result(call, json_null());
-}
-
 static void m_reset(struct rpc_call *call, json_t *params)
 {
 	if (!require_link(call))
 		return;
-	camera_reset(call_owner(call), null_done, call);
+	camera_reset(call_owner(call), done_null, call);
 }
 
 static void m_boot(struct rpc_call *call, json_t *params)
 {
 	if (!require_link(call))
 		return;
-	camera_boot(call_owner(call), null_done, call);
+	camera_boot(call_owner(call), done_null, call);
 }
 
 static void m_resync(struct rpc_call *call, json_t *params)
 {
 	if (!require_link(call))
 		return;
-	camera_resync(call_owner(call), null_done, call);
+	camera_resync(call_owner(call), done_null, call);
 }
 
 static void update_caps_done(void *arg, const struct cam_reply *r)

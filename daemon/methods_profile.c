@@ -9,16 +9,6 @@ static const struct omv_channel_info *profile_channel(struct rpc_call *call)
 	return camera_channel_by_name(call_camera(call), "profile");
 }
 
-static void profile_ioctl_done(void *arg, const struct cam_reply *r)
-{
-	struct rpc_call *call = arg;
-
-	if (r->err != CAM_OK)
-		call_cam_error(call, r);
-	else
-		call_result(call, json_null());
-}
-
 static void profile_ioctl(struct rpc_call *call, uint8_t chan, uint32_t request,
 			  const uint32_t *args, unsigned nargs)
 {
@@ -26,7 +16,7 @@ static void profile_ioctl(struct rpc_call *call, uint8_t chan, uint32_t request,
 
 	for (unsigned i = 0; i < nargs; i++)
 		omv_put_u32(bytes + 4 * i, args[i]);
-	camera_channel_ioctl(call_owner(call), chan, request, bytes, 4 * nargs, profile_ioctl_done,
+	camera_channel_ioctl(call_owner(call), chan, request, bytes, 4 * nargs, done_null,
 			     call);
 }
 

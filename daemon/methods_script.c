@@ -11,19 +11,6 @@
 
 #define STDOUT_READ_CHUNK 65536
 
-static void script_done(void *arg, const struct cam_reply *r)
-{
-	struct rpc_call *call = arg;
-	struct rpc_server *server = call->client->server;	/* call ends below */
-
-	if (r->err != CAM_OK) {
-		call_cam_error(call, r);
-		return;
-	}
-	call_result(call, json_null());
-	rpc_server_announce_state(server);
-}
-
 static void m_exec(struct rpc_call *call, json_t *params)
 {
 	const char *script;
@@ -32,13 +19,13 @@ static void m_exec(struct rpc_call *call, json_t *params)
 	if (param_string(call, params, "script", true, &script, &len) < 0 ||
 	    !require_link(call))
 		return;
-	camera_exec(call_owner(call), script, len, script_done, call);
+	camera_exec(call_owner(call), script, len, done_null_state, call);
 }
 
 static void m_stop(struct rpc_call *call, json_t *params)
 {
 	if (require_link(call))
-		camera_stop(call_owner(call), script_done, call);
+		camera_stop(call_owner(call), done_null_state, call);
 }
 
 static void m_read_stdout(struct rpc_call *call, json_t *params)

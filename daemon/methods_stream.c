@@ -86,19 +86,6 @@ int param_frame_format(struct rpc_call *call, json_t *params, const char *dflt, 
 	return 0;
 }
 
-static void streaming_done(void *arg, const struct cam_reply *r)
-{
-	struct rpc_call *call = arg;
-	struct rpc_server *server = call->client->server;	/* call ends below */
-
-	if (r->err != CAM_OK) {
-		call_cam_error(call, r);
-		return;
-	}
-	call_result(call, json_null());
-	rpc_server_announce_state(server);
-}
-
 static void m_streaming(struct rpc_call *call, json_t *params)
 {
 	bool enable, raw;
@@ -132,7 +119,7 @@ static void m_streaming(struct rpc_call *call, json_t *params)
 	}
 	if (!require_link(call))
 		return;
-	camera_streaming(call_owner(call), enable, raw, (uint32_t)w, (uint32_t)h, streaming_done,
+	camera_streaming(call_owner(call), enable, raw, (uint32_t)w, (uint32_t)h, done_null_state,
 			 call);
 }
 
