@@ -25,6 +25,10 @@ static const struct command commands[] = {
 	{ "status", cmd_status, "status",
 	  "Show the daemon's link state, negotiated caps, uptime, the shared cam\n"
 	  "state (streaming, script) and the number of clients." },
+	{ "wait", cmd_wait, "wait [--timeout S]",
+	  "Wait until omvd is connected to the cam (for scripts: omvd may start\n"
+	  "before the cam is plugged in).\n"
+	  "  --timeout S   give up after S seconds (default 30)" },
 	{ "info", cmd_info, "info",
 	  "Show the cam's system information: firmware, protocol and bootloader\n"
 	  "versions, USB id, memory sizes, capability flags, link caps and channels." },

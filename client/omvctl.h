@@ -58,5 +58,6 @@ int cmd_stdout(struct ctl *ctl, int argc, char **argv);
 int cmd_events(struct ctl *ctl, int argc, char **argv);
 int cmd_stream(struct ctl *ctl, int argc, char **argv);
 int cmd_snapshot(struct ctl *ctl, int argc, char **argv);
+int cmd_wait(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -533,3 +533,52 @@ int cmd_snapshot(struct ctl *ctl, int argc, char **argv)
 	}
 	return streaming_restore(ctl, enabled, rc);
 }
+
+/* ---- wait ------------------------------------------------------------------ */
+
+struct link_wait {
+	bool ready;
+};
+
+static void on_link_notify(omv_client *c, const char *method, json_t *params, void *arg)
+{
+	struct link_wait *w = arg;
+	const char *state = json_string_value(json_object_get(params, "state"));
+
+	if (strcmp(method, "link") == 0 && state != NULL)
+		w->ready = strcmp(state, "ready") == 0;
+}
+
+int cmd_wait(struct ctl *ctl, int argc, char **argv)
+{
+	static const char *const topics[] = { "link", NULL };
+	struct link_wait w = { false };
+	int wait_ms = 30000, rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+			wait_ms = ctl_parse_seconds(argv[++i]);
+			if (wait_ms < 0)
+				return ctl_usage_error("wait", "invalid --timeout '%s'", argv[i]);
+		} else {
+			return ctl_usage_error("wait", "unexpected argument '%s'", argv[i]);
+		}
+	}
+	/* Subscribe first, then ask: a link that comes up in between is seen. */
+	omv_client_on_notify(ctl->c, on_link_notify, &w);
+	rc = subscribe(ctl, topics, NULL);
+	if (rc)
+		return rc;
+	if (omv_client_is_connected(ctl->c, &w.ready) < 0)
+		return ctl_fail(ctl);
+	switch (run_until(ctl, &w.ready, now_ms() + (uint64_t)wait_ms)) {
+	case RUN_DONE:
+		return EXIT_OK;
+	case RUN_TIMEOUT:
+		return ctl_error("cam not connected after %.1f s", wait_ms / 1000.0);
+	case RUN_INTERRUPTED:
+		return 130;
+	default:
+		return ctl_fail(ctl);
+	}
+}

@@ -303,7 +303,7 @@ static void test_no_daemon(void)
 	/* Help needs no daemon, for every command. */
 	static const char *const commands[] = { "status", "info", "exec", "stop", "stdout",
 		"snapshot", "stream", "channels", "channel", "events", "stats", "profile",
-		"reset", "boot", "call" };
+		"reset", "boot", "call", "wait" };
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		r = omvctl(sock, (const char *const[]){ commands[i], "--help", NULL }, 5000);
 		CHECKF(r.status == 0 && strstr(r.out, "usage: omvctl") != NULL &&
@@ -322,6 +322,28 @@ static void test_no_daemon(void)
 	r = omvctl(h_path("omvd.sock"), (const char *const[]){ "info", NULL }, 10000);
 	CHECK(r.status == 1);
 	CHECKF(strcmp(r.err, "omvctl: cam not connected\n") == 0, "stderr: %s", r.err);
+	run_free(&r);
+}
+
+/* omvctl wait: fails while there is no cam, returns once it appears. */
+static void test_wait(void)
+{
+	const char *sock;
+	struct run r;
+
+	h_start_omvd(NULL, false);
+	sock = h_path("omvd.sock");
+	r = omvctl(sock, (const char *const[]){ "wait", "--timeout", "0.3", NULL }, 10000);
+	CHECK(r.status == 1);
+	CHECKF(strcmp(r.err, "omvctl: cam not connected after 0.3 s\n") == 0, "stderr: %s", r.err);
+	run_free(&r);
+
+	h_start_camsim(NULL);
+	r = omvctl(sock, (const char *const[]){ "wait", "--timeout", "20", NULL }, 30000);
+	CHECKF(r.status == 0, "wait: status %d, stderr: %s", r.status, r.err);
+	run_free(&r);
+	r = omvctl(sock, (const char *const[]){ "call", "is_connected", NULL }, 10000);
+	CHECK(r.status == 0 && strcmp(r.out, "true\n") == 0);
 	run_free(&r);
 }
 
@@ -597,6 +619,7 @@ static const struct {
 	{ "follow", test_follow },
 	{ "lib", test_lib },
 	{ "subscribers", test_subscribers },
+	{ "wait", test_wait },
 };
 
 int main(int argc, char **argv)
