@@ -1,0 +1,269 @@
+/*
+ * Output of a bench run: the tables on stdout (medians and ratios against
+ * the baselines of the same run) and the same figures as JSON, keyed so
+ * that two files from different commits can be compared field by field.
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "bench.h"
+
+static const char *const rtt_mode_names[N_RTT_MODES] = {
+	"direct", "omvd_idle", "omvd_busy1", "omvd_busy8",
+};
+static const char *const rtt_call_names[N_RTT_CALLS] = { "channel_size", "device_stats" };
+
+static double med(const struct fig *f)
+{
+	return fig_median(f);
+}
+
+static double ratio(const struct fig *a, const struct fig *b)
+{
+	double x = med(a), y = med(b);
+
+	return y > 0 ? x / y : NAN;
+}
+
+/* A number right-aligned in width w, "-" when missing. */
+static void cell(double v, int w, int prec)
+{
+	if (isnan(v))
+		printf(" %*s", w, "-");
+	else
+		printf(" %*.*f", w, prec, v);
+}
+
+static void table_link(const struct bench_opts *o, const struct bench_results *r)
+{
+	printf("\nLink limit and direct (protocol core in-process, no daemon), frames/s\n");
+	printf("%-7s %-11s %8s %9s %9s %9s %9s %8s %9s\n", "link", "frames", "KiB", "limit",
+	       "pty MB/s", "acks on", "acks off", "dir/lim", "camsim");
+	for (int p = 0; p < N_PROFILES; p++)
+		for (int k = 0; k < N_KINDS; k++) {
+			const struct combo_figs *c = &r->combo[p][k];
+			if (!o->profile_on[p] || !o->kind_on[k])
+				continue;
+			printf("%-7s %-11s", bench_profiles[p].name, bench_kinds[k].name);
+			cell(med(&c->frame_bytes) / 1024.0, 8, 1);
+			cell(med(&c->limit_fps), 9, 0);
+			cell(med(&c->pty_copy_mbps), 9, 0);
+			cell(med(&c->direct_fps[0]), 9, 1);
+			cell(med(&c->direct_fps[1]), 9, 1);
+			cell(ratio(&c->direct_fps[0], &c->limit_fps), 8, 3);
+			cell(med(&c->camsim_cpu_fps), 9, 0);
+			putchar('\n');
+		}
+	printf("limit: frame bytes alone at the link's rate + latency (pty: raw pty copy);\n"
+	       "camsim: frames camsim produces per CPU second (its own ceiling).\n"
+	       "The cam refuses a LOCK within 10 ms of the previous one: at most 100 fps.\n");
+}
+
+static void table_omvd(const struct bench_opts *o, const struct bench_results *r)
+{
+	printf("\nThrough omvd, frames/s (per client for 8 and 64 subscribed clients)\n");
+	printf("%-7s %-11s %7s %7s %7s %7s %7s %7s %7s %6s %7s %6s %6s %12s %14s\n", "link",
+	       "frames", "1 pass", "MB/s", "1 rgb", "/direct", "/limit", "8 each", "8 min",
+	       "8/1", "64 each", "64/1", "reads", "cam reads/s", "CPU s/1000 fr");
+	printf("%-7s %-11s %7s %7s %7s %7s %7s %7s %7s %6s %7s %6s %6s %6s %5s %4s %4s %4s\n",
+	       "", "", "", "", "", "", "", "", "", "", "", "", "=each", "8", "64", "1", "8", "64");
+	for (int p = 0; p < N_PROFILES; p++)
+		for (int k = 0; k < N_KINDS; k++) {
+			const struct combo_figs *c = &r->combo[p][k];
+			if (!o->profile_on[p] || !o->kind_on[k])
+				continue;
+			printf("%-7s %-11s", bench_profiles[p].name, bench_kinds[k].name);
+			cell(med(&c->omvd_fps[0]), 7, 1);
+			cell(med(&c->omvd_mbps[0]), 7, 2);
+			cell(med(&c->omvd_fps[1]), 7, 1);
+			cell(ratio(&c->omvd_fps[0], &c->direct_fps[0]), 7, 3);
+			cell(ratio(&c->omvd_fps[0], &c->limit_fps), 7, 3);
+			cell(med(&c->fan_fps[0]), 7, 1);
+			cell(med(&c->fan_min_fps[0]), 7, 1);
+			cell(ratio(&c->fan_fps[0], &c->omvd_fps[0]), 6, 2);
+			cell(med(&c->fan_fps[1]), 7, 1);
+			cell(ratio(&c->fan_fps[1], &c->omvd_fps[0]), 6, 2);
+			if (!fig_has(&c->fan_read_once[0]))
+				printf(" %6s", "-");
+			else
+				printf(" %6s", med(&c->fan_read_once[0]) >= 1 &&
+					       med(&c->fan_read_once[1]) >= 1 ? "yes" : "NO");
+			cell(med(&c->fan_cam_reads[0]), 6, 1);
+			cell(med(&c->fan_cam_reads[1]), 5, 1);
+			for (int i = 0; i < 1 + N_FAN; i++)
+				cell(med(&c->cpu_per_kframe[i]), 4, 2);
+			putchar('\n');
+		}
+	printf("pass: JPEG (raw: native RGB565) bytes forwarded untouched; rgb: decoded to RGB888;\n"
+	       "/direct, /limit, 8/1, 64/1: ratios of the passthrough rate; reads =each: camsim's\n"
+	       "frame reads equal the frames each client got, with 8 and 64 clients.\n");
+}
+
+static void table_rtt(const struct bench_opts *o, const struct bench_results *r)
+{
+	printf("\nSmall-call round trips, ms (p50 / p99); busy = clients streaming QVGA JPEG\n");
+	printf("%-7s %-13s", "link", "call");
+	for (int m = 0; m < N_RTT_MODES; m++)
+		printf(" %17s", rtt_mode_names[m]);
+	printf(" %9s\n", "idle/dir");
+	for (int p = 0; p < N_PROFILES; p++) {
+		if (!o->profile_on[p])
+			continue;
+		for (int c = 0; c < N_RTT_CALLS; c++) {
+			printf("%-7s %-13s", bench_profiles[p].name, rtt_call_names[c]);
+			for (int m = 0; m < N_RTT_MODES; m++) {
+				cell(med(&r->rtt[p].p50_ms[m][c]), 8, 3);
+				printf(" /");
+				cell(med(&r->rtt[p].p99_ms[m][c]), 6, 2);
+			}
+			cell(ratio(&r->rtt[p].p50_ms[RTT_OMVD_IDLE][c],
+				   &r->rtt[p].p50_ms[RTT_DIRECT][c]), 9, 2);
+			putchar('\n');
+		}
+	}
+}
+
+static void table_misc(const struct bench_opts *o, const struct bench_results *r)
+{
+	const struct mem_figs *m = &r->mem;
+
+	printf("\nomvd resident memory (VmRSS, KiB)\n");
+	printf("  idle %.0f, 64 streaming clients %.0f, after %.0f s of churn %.0f "
+	       "(%.0f sessions, %.0f frames)\n",
+	       med(&m->rss_idle_kb), med(&m->rss_64_kb), o->churn_s, med(&m->rss_churn_kb),
+	       med(&m->churn_sessions), med(&m->churn_frames));
+	printf("\nCRC-32 over 4 KiB buffers, MB/s\n");
+	printf("  omv_crc32 %.0f, bit by bit %.1f, speed-up %.1fx\n", med(&r->crc.table_mbps),
+	       med(&r->crc.bitwise_mbps), ratio(&r->crc.table_mbps, &r->crc.bitwise_mbps));
+}
+
+void report_table(const struct bench_opts *o, const struct bench_results *r)
+{
+	printf("\nomvd-bench: %u run(s), medians; window %.1f s, %u calls per latency figure\n",
+	       r->runs_done, o->window_s, o->calls);
+	printf("machine: %s\nstarted: %s%s\n", r->machine, r->started,
+	       o->omvd_precise ? "; omvd with EVENT_PRECISE_TIMER=1" : "");
+	table_link(o, r);
+	if (!o->no_omvd)
+		table_omvd(o, r);
+	table_rtt(o, r);
+	if (!o->no_omvd)
+		table_misc(o, r);
+	else
+		printf("\nCRC-32 over 4 KiB buffers: omv_crc32 %.0f MB/s, bit by bit %.1f MB/s\n",
+		       med(&r->crc.table_mbps), med(&r->crc.bitwise_mbps));
+	fflush(stdout);
+}
+
+/* ------------------------------------------------------------------ */
+
+static json_t *jfig(const struct fig *f)
+{
+	return fig_has(f) ? json_real(med(f)) : json_null();
+}
+
+static json_t *jratio(const struct fig *a, const struct fig *b)
+{
+	double v = ratio(a, b);
+
+	return isnan(v) ? json_null() : json_real(v);
+}
+
+static json_t *combo_json(int p, int k, const struct combo_figs *c)
+{
+	json_t *fan = json_array();
+
+	for (int i = 0; i < N_FAN; i++)
+		json_array_append_new(fan, json_pack("{s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			"clients", (int)bench_fan_clients[i],
+			"fps_each", jfig(&c->fan_fps[i]),
+			"fps_min", jfig(&c->fan_min_fps[i]),
+			"cam_reads_per_s", jfig(&c->fan_cam_reads[i]),
+			"cam_reads_equal_each_client", jfig(&c->fan_read_once[i]),
+			"cpu_s_per_1000_frames", jfig(&c->cpu_per_kframe[1 + i]),
+			"rss_kb", jfig(&c->rss_fan_kb[i]),
+			"ratio_to_1_client", jratio(&c->fan_fps[i], &c->omvd_fps[0]),
+			"bench_cpu_share", jfig(&c->fan_bench_cpu_share[i])));
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:{s:o, s:o}, s:{s:o, s:o}, "
+			 "s:{s:o, s:o, s:o, s:o, s:o}, s:o, s:{s:o, s:o, s:o}}",
+		"profile", bench_profiles[p].name,
+		"frames", bench_kinds[k].name,
+		"frame_bytes", jfig(&c->frame_bytes),
+		"limit_fps", jfig(&c->limit_fps),
+		"pty_copy_mb_per_s", jfig(&c->pty_copy_mbps),
+		"direct", "acks_fps", jfig(&c->direct_fps[0]), "noacks_fps", jfig(&c->direct_fps[1]),
+		"camsim", "fps_per_cpu_s", jfig(&c->camsim_cpu_fps),
+			  "cpu_share", jfig(&c->camsim_cpu_share),
+		"omvd_1",
+			"passthrough_fps", jfig(&c->omvd_fps[0]),
+			"passthrough_mb_per_s", jfig(&c->omvd_mbps[0]),
+			"rgb888_fps", jfig(&c->omvd_fps[1]),
+			"rgb888_mb_per_s", jfig(&c->omvd_mbps[1]),
+			"cpu_s_per_1000_frames", jfig(&c->cpu_per_kframe[0]),
+		"omvd_fanout", fan,
+		"ratios",
+			"omvd_over_direct", jratio(&c->omvd_fps[0], &c->direct_fps[0]),
+			"omvd_over_limit", jratio(&c->omvd_fps[0], &c->limit_fps),
+			"per_client_8_over_1", jratio(&c->fan_fps[0], &c->omvd_fps[0]));
+}
+
+static json_t *rtt_json(int p, const struct rtt_figs *f)
+{
+	json_t *o = json_pack("{s:s}", "profile", bench_profiles[p].name);
+
+	for (int m = 0; m < N_RTT_MODES; m++) {
+		json_t *mo = json_object();
+		for (int c = 0; c < N_RTT_CALLS; c++)
+			json_object_set_new(mo, rtt_call_names[c],
+					    json_pack("{s:o, s:o}", "p50_ms", jfig(&f->p50_ms[m][c]),
+						      "p99_ms", jfig(&f->p99_ms[m][c])));
+		json_object_set_new(o, rtt_mode_names[m], mo);
+	}
+	return o;
+}
+
+int report_json(const struct bench_opts *o, const struct bench_results *r, const char *path)
+{
+	json_t *root, *combos = json_array(), *rtts = json_array();
+	int rc;
+
+	for (int p = 0; p < N_PROFILES; p++) {
+		if (!o->profile_on[p])
+			continue;
+		for (int k = 0; k < N_KINDS; k++)
+			if (o->kind_on[k])
+				json_array_append_new(combos, combo_json(p, k, &r->combo[p][k]));
+		json_array_append_new(rtts, rtt_json(p, &r->rtt[p]));
+	}
+	root = json_pack("{s:i, s:s, s:s, s:{s:i, s:f, s:i, s:f, s:b, s:b}, s:o, s:o, "
+			 "s:{s:o, s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o}}",
+		"format", 1,
+		"machine", r->machine,
+		"started", r->started,
+		"options", "runs", (int)r->runs_done, "window_s", o->window_s,
+			   "calls", (int)o->calls, "churn_s", o->churn_s, "omvd", !o->no_omvd,
+			   "omvd_precise_timers", o->omvd_precise,
+		"streams", combos,
+		"round_trips", rtts,
+		"memory",
+			"rss_idle_kb", jfig(&r->mem.rss_idle_kb),
+			"rss_64_clients_kb", jfig(&r->mem.rss_64_kb),
+			"rss_after_churn_kb", jfig(&r->mem.rss_churn_kb),
+			"churn_sessions", jfig(&r->mem.churn_sessions),
+			"churn_frames", jfig(&r->mem.churn_frames),
+		"crc32",
+			"omv_crc32_mb_per_s", jfig(&r->crc.table_mbps),
+			"bitwise_mb_per_s", jfig(&r->crc.bitwise_mbps),
+			"speedup", jratio(&r->crc.table_mbps, &r->crc.bitwise_mbps));
+	if (!root) {
+		fprintf(stderr, "omvd-bench: cannot build the JSON report\n");
+		return -1;
+	}
+	rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+	if (rc < 0)
+		fprintf(stderr, "omvd-bench: cannot write %s\n", path);
+	json_decref(root);
+	return rc;
+}
