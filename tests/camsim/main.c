@@ -240,6 +240,22 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopexit(arg, NULL);
 }
 
+/* Link shaping and the 10 ms lock rule need timers finer than the
+ * coarse monotonic clock libevent uses by default (4 ms ticks on some
+ * kernels). */
+static struct event_base *new_base(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 int main(int argc, char **argv)
 {
 	static struct sim sim;
@@ -252,7 +268,7 @@ int main(int argc, char **argv)
 	verbose = s->o.verbose;
 	signal(SIGPIPE, SIG_IGN);
 	s->t0_ms = sim_now_ms();
-	s->base = event_base_new();
+	s->base = new_base();
 	if (!s->base)
 		return 1;
 	sigterm = evsignal_new(s->base, SIGTERM, on_signal, s->base);
