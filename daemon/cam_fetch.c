@@ -1,7 +1,7 @@
 /*
  * The daemon's own traffic with the cam, queued on internal owners so it
  * takes turns with the clients: stdout drained once into the history,
- * frames fetched once (LOCK, SIZE, READ, UNLOCK) on stream NOTIFY, the
+ * frames fetched once (LOCK, SIZE, READs, UNLOCK) on stream NOTIFY, the
  * shared streaming state kept in line with what the owners want, and
  * locks of departed owners given back.
  */
@@ -20,11 +20,21 @@
  * frame is ready. The cam writes no new frame (and sends no new NOTIFY)
  * until the ready one is taken, so a BUSY is retried a few times. */
 #define FETCH_BUSY_RETRIES 3
-#define FETCH_BUSY_WAIT_MS 15
-/* The cam refuses a LOCK within 10 ms of the previous one; counted from
- * when its answer reached us (the cam took the lock before that), plus
- * one for the millisecond clock. */
-#define FETCH_LOCK_GAP_MS 11
+#define FETCH_BUSY_WAIT_US 15000
+/* The cam refuses a LOCK within 10 ms of the previous one. Counted from
+ * when its answer reached us: the cam took the lock before that, and our
+ * next LOCK takes the link's latency again to get there, so a small
+ * margin covers clock granularity on both sides. */
+#define FETCH_LOCK_GAP_US 10200
+/* While clients use the link (a request queued, or one served within
+ * this window), a frame is read in chunks that take about FETCH_CHUNK_US
+ * on the wire at the read rate measured so far, so a small call waits
+ * behind one chunk instead of a whole frame. Alone on the link, a frame
+ * is one READ: every chunk costs a round trip. */
+#define FETCH_SHARE_WINDOW_US 50000
+#define FETCH_CHUNK_US 2000
+#define FETCH_CHUNK_MIN 512u
+#define FETCH_CHUNK_MAX_PAYLOADS 4u
 
 bool cam_wants_frames(const struct camera *c)
 {
@@ -157,14 +167,54 @@ void cam_script_ending(struct camera *c)
 	c->script_ending = true;
 	r->gen = c->reboots;
 	r->gen2 = ++c->script_ends;
-	r->deadline = cam_now() + SCRIPT_END_REBOOT_WAIT_MS;
+	r->deadline = cam_now_us() + SCRIPT_END_REBOOT_WAIT_MS * 1000;
 	cam_req_submit(r);
 }
 
 /* ------------------------------------------------------------------ */
-/* frame fetch: LOCK (BUSY = no frame), SIZE, READ(0, size), UNLOCK */
+/* frame fetch: LOCK (BUSY = no frame), SIZE, READ(offset, chunk) until
+ * the frame is in, UNLOCK. The READs reassemble straight into the frame's
+ * buffer (r->rx), which the frame then takes over. */
 
 enum { FETCH_LOCK, FETCH_SIZE, FETCH_READ, FETCH_UNLOCK };
+/* r->length: frame size; r->pos: bytes read; r->sent: the READ in flight;
+ * r->offset: BUSY answers to LOCK so far. */
+
+static bool clients_on_link(const struct camera *c, uint64_t now)
+{
+	const struct cam_owner *o;
+
+	if (now - c->client_turn_us < FETCH_SHARE_WINDOW_US)
+		return true;
+	TAILQ_FOREACH(o, &c->owners, entry)
+		if (!o->internal && !TAILQ_EMPTY(&o->reqs))
+			return true;
+	return false;
+}
+
+static uint32_t fetch_chunk(const struct camera *c, uint32_t left)
+{
+	uint64_t chunk = c->read_bytes_per_ms * FETCH_CHUNK_US / 1000;
+	uint32_t max = (uint32_t)cam_max_payload(c) * FETCH_CHUNK_MAX_PAYLOADS;
+
+	if (chunk < FETCH_CHUNK_MIN)
+		chunk = FETCH_CHUNK_MIN;
+	if (chunk > max)
+		chunk = max;
+	if (left <= chunk || !clients_on_link(c, cam_now_us()))
+		return left;
+	return (uint32_t)chunk;
+}
+
+/* Bytes per ms of a READ, round trip included, smoothed over reads. */
+static void note_read_rate(struct camera *c, size_t len)
+{
+	uint64_t us = cam_now_us() - c->read_sent_us;
+	uint64_t rate = (uint64_t)len * 1000 / (us > 0 ? us : 1);
+
+	c->read_bytes_per_ms = c->read_bytes_per_ms == 0 ? rate
+							: (3 * c->read_bytes_per_ms + rate) / 4;
+}
 
 static void fetch_issue(struct camera *c, struct cam_req *r)
 {
@@ -188,8 +238,11 @@ static void fetch_issue(struct camera *c, struct cam_req *r)
 		rc = cam_send(c, r, OMV_OP_CHANNEL_SIZE, OMV_CHAN_STREAM, NULL, 0);
 		break;
 	case FETCH_READ:
-		omv_read_req_encode(0, r->length, req);
-		rc = cam_send(c, r, OMV_OP_CHANNEL_READ, OMV_CHAN_STREAM, req, sizeof req);
+		r->sent = fetch_chunk(c, r->length - r->pos);
+		c->read_sent_us = cam_now_us();
+		omv_read_req_encode(r->pos, r->sent, req);
+		rc = cam_send_into(c, r, OMV_OP_CHANNEL_READ, OMV_CHAN_STREAM, req, sizeof req,
+				   r->rx + r->pos, r->sent);
 		break;
 	default:
 		rc = cam_send(c, r, OMV_OP_CHANNEL_UNLOCK, OMV_CHAN_STREAM, NULL, 0);
@@ -199,10 +252,25 @@ static void fetch_issue(struct camera *c, struct cam_req *r)
 		cam_req_fail(c, r, CAM_E_INVALID, 0);
 }
 
+/* A frame is released on the cam by its UNLOCK only (a SYNC drops the
+ * lock, not the frame): after an UNLOCK that was never confirmed, the cam
+ * may hand out the same frame again. */
+static bool is_repeat(const struct camera *c, const uint8_t *data, size_t len)
+{
+	return c->release_unconfirmed && c->latest != NULL && c->latest->len == len &&
+	       memcmp(c->latest->data, data, len) == 0;
+}
+
 static void deliver_frame(struct camera *c, uint8_t *data, size_t len)
 {
-	struct frame *f = frame_new(data, len, c->counters.frames_fetched + 1, cam_now());
+	struct frame *f;
 
+	if (is_repeat(c, data, len)) {
+		free(data);
+		return;
+	}
+	c->release_unconfirmed = true;
+	f = frame_new(data, len, c->counters.frames_fetched + 1, cam_now());
 	if (f == NULL) {
 		log_warn("cam %s: dropped a stream read of %zu bytes with a bad frame header",
 			 c->port, len);
@@ -223,9 +291,9 @@ static void fetch_result(struct camera *c, struct cam_req *r, const struct cam_r
 
 	switch (r->step) {
 	case FETCH_LOCK:
-		if (rep->err == CAM_E_BUSY && !r->flag && r->pos < FETCH_BUSY_RETRIES) {
-			r->pos++;
-			r->deadline = cam_now() + FETCH_BUSY_WAIT_MS;
+		if (rep->err == CAM_E_BUSY && !r->flag && r->offset < FETCH_BUSY_RETRIES) {
+			r->offset++;
+			r->deadline = cam_now_us() + FETCH_BUSY_WAIT_US;
 			return;
 		}
 		if (rep->err != CAM_OK) {	/* no frame ready after all */
@@ -233,30 +301,43 @@ static void fetch_result(struct camera *c, struct cam_req *r, const struct cam_r
 			return;
 		}
 		r->deadline = 0;
-		c->stream_lock_ms = cam_now();
+		c->stream_lock_us = cam_now_us();
 		r->gen = c->syncs_sent;
 		c->locks[OMV_CHAN_STREAM] = r->owner;
 		r->step = FETCH_SIZE;
 		return;
 	case FETCH_SIZE:
 		r->step = FETCH_UNLOCK;
+		free(r->rx);
+		r->rx = NULL;
 		if (rep->err == CAM_OK && omv_u32_decode(&size, rep->data, rep->len) == 0 &&
-		    size > 0 && size <= c->opt.max_response) {
+		    size > 0 && size <= c->opt.max_response && (r->rx = malloc(size)) != NULL) {
 			r->length = size;
+			r->pos = 0;
 			r->step = FETCH_READ;
 		}
 		return;
 	case FETCH_READ:
+		/* A short answer means the frame is shorter than SIZE said:
+		 * take what came. */
+		if (rep->err == CAM_OK) {
+			note_read_rate(c, rep->len);
+			r->pos += (uint32_t)rep->len;
+			if (rep->len == r->sent && r->pos < r->length)
+				return;
+		}
 		r->step = FETCH_UNLOCK;
 		if (rep->err != CAM_OK)
 			return;
-		data = cam_take_result(c);
-		if (data != NULL)
-			deliver_frame(c, data, rep->len);
+		data = r->rx;
+		r->rx = NULL;
+		deliver_frame(c, data, r->pos);
 		return;
 	default:
 		if (c->locks[OMV_CHAN_STREAM] == r->owner)
 			c->locks[OMV_CHAN_STREAM] = NULL;
+		if (rep->err == CAM_OK)
+			c->release_unconfirmed = false;
 		cam_req_finish(c, r, rep);
 		return;
 	}
@@ -264,7 +345,7 @@ static void fetch_result(struct camera *c, struct cam_req *r, const struct cam_r
 
 static bool fetch_ready(struct camera *c, struct cam_req *r, uint64_t now)
 {
-	uint64_t gap = c->stream_lock_ms + FETCH_LOCK_GAP_MS;
+	uint64_t gap = c->stream_lock_us + FETCH_LOCK_GAP_US;
 
 	/* Asking before the gap is over would only earn a BUSY. */
 	if (r->step == FETCH_LOCK && now < gap && (r->deadline == 0 || r->deadline < gap))

@@ -15,6 +15,7 @@
 #include <sys/queue.h>
 
 #include "camera.h"
+#include "clock.h"
 #include "protocol/host.h"
 
 struct cam_link;
@@ -58,7 +59,7 @@ struct cam_req_ops {
 	const char *name;
 	void (*issue)(struct camera *c, struct cam_req *r);
 	void (*result)(struct camera *c, struct cam_req *r, const struct cam_reply *rep);
-	/* Optional: may the request take its turn now? */
+	/* Optional: may the request take its turn now (now in us)? */
 	bool (*ready)(struct camera *c, struct cam_req *r, uint64_t now);
 	/* Optional: called once when the request ends, however it ends
 	 * (also when cancelled or failed without a turn). */
@@ -79,7 +80,8 @@ struct cam_req {
 	bool retried;		/* this step was already retried once */
 	uint8_t opcode, chan;
 	uint32_t offset, length, pos, sent;
-	uint64_t gen, gen2, deadline;
+	uint64_t gen, gen2;
+	uint64_t deadline;	/* us (cam_now_us): not before; 0 = none */
 	bool flag;
 	int err;		/* error kept while cleaning up (unlock) */
 	uint16_t status;
@@ -156,7 +158,9 @@ struct camera {
 	bool result_ready;
 	int res_code;
 	uint16_t res_status;
-	uint8_t *res_data;	/* malloc'd copy of the answer */
+	uint8_t *res_data;	/* malloc'd copy of the answer, or borrowed: */
+	bool res_borrowed;	/* the sender's own buffer (cam_send_into) */
+	uint8_t *rx_user;	/* that buffer, while its command is on the wire */
 	size_t res_len;
 
 	/* cached */
@@ -187,14 +191,19 @@ struct camera {
 	bool script_ending;
 	uint64_t script_ends;	/* ends seen, to match a request to its end */
 	struct frame *latest;
+	bool release_unconfirmed;	/* latest's UNLOCK not answered yet */
 	struct stdout_log *log;
 
 	struct cam_event evq[CAM_EVQ_SIZE];
 	unsigned ev_head, ev_count;
 
 	uint64_t last_fetch_ms;	/* when the last fetch ended */
-	uint64_t stream_lock_ms;	/* when the last stream LOCK was granted */
+	uint64_t stream_lock_us;	/* when the last stream LOCK was granted */
+	uint64_t client_turn_us;	/* when a client's request last got the wire */
+	uint64_t read_sent_us;		/* when the last stream READ went out */
+	uint64_t read_bytes_per_ms;	/* stream READ rate measured (cam_fetch.c) */
 	struct event *kick_ev, *deadline_ev, *park_ev, *frame_poll_ev;
+	uint64_t deadline_armed;	/* the host deadline deadline_ev is set for */
 	uint32_t rng;
 	struct camera_counters counters;
 	struct omv_host_stats past;	/* of links before this one */
@@ -212,11 +221,20 @@ int cam_send(struct camera *c, struct cam_req *r, uint8_t opcode, uint8_t chan,
 	     const void *payload, size_t len);
 int cam_send_ioctl(struct camera *c, struct cam_req *r, uint8_t chan, uint32_t request,
 		   const void *arg, size_t arg_len);
+/* The same, the answer reassembled into rx (rx_cap bytes at most); the
+ * reply's data then points there, and cam_take_result() gives NULL. */
+int cam_send_into(struct camera *c, struct cam_req *r, uint8_t opcode, uint8_t chan,
+		  const void *payload, size_t len, uint8_t *rx, size_t rx_cap);
 void cam_send_noreply(struct camera *c, struct cam_req *r, uint8_t opcode);
 /* The malloc'd answer of the result being handled; the caller owns it. */
 uint8_t *cam_take_result(struct camera *c);
 void cam_link_drop(struct camera *c, const char *reason);
 uint64_t cam_now(void);
+/* The same clock in microseconds, for pacing below a millisecond. */
+static inline uint64_t cam_now_us(void)
+{
+	return clock_now_us();
+}
 uint16_t cam_max_payload(const struct camera *c);
 bool cam_wants_frames(const struct camera *c);
 

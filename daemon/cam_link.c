@@ -275,6 +275,20 @@ int cam_link_write(struct cam_link *l, const void *data, size_t len)
 {
 	if (l->port == NULL)
 		return -1;
+	/* Nothing queued: try the fd at once. A command (or ACK) then leaves
+	 * now instead of after another turn of the loop, and the write event
+	 * is not armed and disarmed for every packet. Errors are left for
+	 * on_write to report, outside the caller's protocol callback. */
+	if (evbuffer_get_length(l->out) == 0) {
+		ssize_t n = write(serial_port_fd(l->port), data, len);
+
+		if (n == (ssize_t)len)
+			return 0;
+		if (n > 0) {
+			data = (const uint8_t *)data + n;
+			len -= (size_t)n;
+		}
+	}
 	if (evbuffer_get_length(l->out) + len > CAM_LINK_WRITE_MAX)
 		return -1;
 	if (evbuffer_add(l->out, data, len) < 0)

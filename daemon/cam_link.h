@@ -1,10 +1,10 @@
 /*
  * The cam's byte link in the event loop: opens the port (serial_port),
- * reads into a callback, queues writes (bounded) and flushes them when the
- * fd is writable. A read of 0 bytes or EIO/ENXIO means the device went
- * away: the fd is closed at once. Closed links reopen by themselves with
- * backoff (100 ms doubling to 2 s), and at once when the port's path
- * reappears in its directory (inotify).
+ * reads into a callback, writes at once (what does not fit is queued,
+ * bounded, and flushed when the fd is writable). A read of 0 bytes or
+ * EIO/ENXIO means the device went away: the fd is closed at once. Closed
+ * links reopen by themselves with backoff (100 ms doubling to 2 s), and at
+ * once when the port's path reappears in its directory (inotify).
  */
 #ifndef OMVD_CAM_LINK_H
 #define OMVD_CAM_LINK_H
@@ -46,7 +46,8 @@ void cam_link_reopen(struct cam_link *l);
 void cam_link_backoff_reset(struct cam_link *l);
 
 bool cam_link_is_open(const struct cam_link *l);
-/* Queue bytes; -1 when closed or the queue is over CAM_LINK_WRITE_MAX. */
+/* Write bytes (queued when the fd takes them not all at once); -1 when
+ * closed or the queue is over CAM_LINK_WRITE_MAX. */
 int cam_link_write(struct cam_link *l, const void *data, size_t len);
 /*
  * Outside the event loop (shutdown only): wait up to ms for the fd, flush

@@ -206,7 +206,7 @@ static void exec_result(struct camera *c, struct cam_req *r, const struct cam_re
 	switch (r->step) {
 	case EXEC_START:
 		r->step = EXEC_WAIT;
-		r->deadline = cam_now() + (uint64_t)c->opt.timeout_ms * EXEC_REBOOT_WAIT;
+		r->deadline = cam_now_us() + (uint64_t)c->opt.timeout_ms * EXEC_REBOOT_WAIT * 1000;
 		break;
 	case EXEC_RESET:
 		r->step = r->len > 0 ? EXEC_WRITE : EXEC_RUN;

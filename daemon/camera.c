@@ -106,13 +106,19 @@ void cam_kick(struct camera *c)
 
 static void arm_deadline(struct camera *c)
 {
-	uint64_t d = omv_host_deadline(&c->host), now = cam_now();
+	uint64_t d = omv_host_deadline(&c->host), now;
 	struct timeval tv;
 
 	if (d == OMV_DEADLINE_NONE) {
 		evtimer_del(c->deadline_ev);
 		return;
 	}
+	/* A command's deadline covers its whole answer: the packets of a long
+	 * READ arrive under the same one, already armed. */
+	if (d == c->deadline_armed && evtimer_pending(c->deadline_ev, NULL))
+		return;
+	c->deadline_armed = d;
+	now = cam_now();
 	d = d > now ? d - now : 0;
 	tv.tv_sec = (time_t)(d / 1000);
 	tv.tv_usec = (suseconds_t)(d % 1000) * 1000;
@@ -121,7 +127,7 @@ static void arm_deadline(struct camera *c)
 
 static void arm_park(struct camera *c)
 {
-	uint64_t d = cam_park_deadline(c), now = cam_now();
+	uint64_t d = cam_park_deadline(c), now = cam_now_us();
 	struct timeval tv;
 
 	if (d == 0) {
@@ -129,8 +135,8 @@ static void arm_park(struct camera *c)
 		return;
 	}
 	d = d > now ? d - now : 0;
-	tv.tv_sec = (time_t)(d / 1000);
-	tv.tv_usec = (suseconds_t)(d % 1000) * 1000;
+	tv.tv_sec = (time_t)(d / 1000000);
+	tv.tv_usec = (suseconds_t)(d % 1000000);
 	evtimer_add(c->park_ev, &tv);
 }
 
@@ -146,18 +152,29 @@ static void host_write(void *ctx, const uint8_t *buf, size_t len)
 	(void)cam_link_write(c->link, buf, len);
 }
 
+static void release_result(struct camera *c)
+{
+	if (!c->res_borrowed)
+		free(c->res_data);
+	c->res_data = NULL;
+	c->res_len = 0;
+	c->res_borrowed = false;
+}
+
 static void host_done(void *ctx, const struct omv_result *res)
 {
 	struct camera *c = ctx;
 
 	if (c->host_cancelling)
 		return;
-	free(c->res_data);
-	c->res_data = NULL;
-	c->res_len = 0;
+	release_result(c);
 	c->res_code = res->code;
 	c->res_status = res->status;
-	if (res->code == OMV_OK && res->len > 0) {
+	if (res->code == OMV_OK && res->len > 0 && c->rx_user != NULL && res->data == c->rx_user) {
+		c->res_data = c->rx_user;	/* already where the sender wants it */
+		c->res_len = res->len;
+		c->res_borrowed = true;
+	} else if (res->code == OMV_OK && res->len > 0) {
 		c->res_data = malloc(res->len);
 		if (c->res_data == NULL) {
 			c->res_code = OMV_ERR_TOO_BIG;
@@ -166,6 +183,7 @@ static void host_done(void *ctx, const struct omv_result *res)
 			c->res_len = res->len;
 		}
 	}
+	c->rx_user = NULL;
 	c->result_ready = true;
 	cam_kick(c);
 }
@@ -215,6 +233,7 @@ void cam_host_cancel(struct camera *c)
 	c->host_cancelling = true;
 	omv_host_cancel(&c->host);
 	c->host_cancelling = false;
+	c->rx_user = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -233,18 +252,25 @@ static unsigned command_timeout(const struct camera *c, uint8_t opcode, const vo
 	return c->opt.timeout_ms;
 }
 
-int cam_send(struct camera *c, struct cam_req *r, uint8_t opcode, uint8_t chan,
-	     const void *payload, size_t len)
+int cam_send_into(struct camera *c, struct cam_req *r, uint8_t opcode, uint8_t chan,
+		  const void *payload, size_t len, uint8_t *rx, size_t rx_cap)
 {
 	if (len > c->host.caps.max_payload ||
 	    omv_host_command(&c->host, opcode, chan, payload, len, cam_now(),
-			     command_timeout(c, opcode, payload, len), NULL, 0) < 0)
+			     command_timeout(c, opcode, payload, len), rx, rx_cap) < 0)
 		return -1;
+	c->rx_user = rx;
 	c->inflight = INF_REQ;
 	c->cur = r;
 	c->sent_op = opcode;
 	c->sent_chan = chan;
 	return 0;
+}
+
+int cam_send(struct camera *c, struct cam_req *r, uint8_t opcode, uint8_t chan,
+	     const void *payload, size_t len)
+{
+	return cam_send_into(c, r, opcode, chan, payload, len, NULL, 0);
 }
 
 int cam_send_ioctl(struct camera *c, struct cam_req *r, uint8_t chan, uint32_t request,
@@ -268,6 +294,8 @@ uint8_t *cam_take_result(struct camera *c)
 {
 	uint8_t *p = c->res_data;
 
+	if (c->res_borrowed)
+		return NULL;
 	c->res_data = NULL;
 	return p;
 }
@@ -471,9 +499,7 @@ static void handle_result(struct camera *c)
 		cam_prog_result(c);
 	else if (kind == INF_REQ)
 		req_result(c, r);
-	free(c->res_data);
-	c->res_data = NULL;
-	c->res_len = 0;
+	release_result(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -481,7 +507,7 @@ static void handle_result(struct camera *c)
 
 static void dispatch(struct camera *c)
 {
-	uint64_t now = cam_now();
+	uint64_t now = cam_now_us();
 	unsigned guard;
 
 	if (!c->established)
@@ -507,6 +533,8 @@ static void dispatch(struct camera *c)
 			r = cam_pick(c, now);
 			if (r == NULL)
 				return;
+			if (!r->owner->internal)
+				c->client_turn_us = now;
 		}
 		r->ops->issue(c, r);
 	}
@@ -666,7 +694,7 @@ void camera_free(struct camera *c)
 	while ((o = TAILQ_FIRST(&c->owners)) != NULL)
 		cam_owner_destroy(o);
 	omv_host_free(&c->host);
-	free(c->res_data);
+	release_result(c);
 	if (c->latest != NULL)
 		frame_unref(c->latest);
 	stdout_log_free(c->log);

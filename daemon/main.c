@@ -176,6 +176,22 @@ static void raise_fd_limit(unsigned max_clients)
 		log_warn("cannot raise the descriptor limit: %s", strerror(errno));
 }
 
+/* Timers on the precise monotonic clock: the coarse one libevent uses by
+ * default ticks every few ms on many kernels, and frame pacing (the cam's
+ * 10 ms lock interval) would overshoot by up to a tick per frame. */
+static struct event_base *new_event_base(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 static void link_hook(void *arg, enum link_state st, const char *reason)
 {
 	struct daemon *d = arg;
@@ -223,7 +239,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit(so.max_clients);
 
-	d.base = event_base_new();
+	d.base = new_event_base();
 	if (d.base == NULL) {
 		log_err("cannot create the event loop");
 		return 1;

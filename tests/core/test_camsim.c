@@ -37,6 +37,7 @@ struct t {
 	size_t out_len;
 	uint64_t frames[512];
 	int nframes;
+	int bad_raw;		/* raw frames whose length is not header + pixels */
 	int closed, ready;
 	struct frame *first;
 };
@@ -68,6 +69,9 @@ static void on_frame(void *ctx, struct frame *f)
 
 	if (t->nframes < 512)
 		t->frames[t->nframes++] = f->number;
+	if (f->hdr.pixformat == OMV_PIXFMT_RGB565 &&
+	    f->len != f->hdr.offset + (size_t)f->hdr.width * f->hdr.height * 2)
+		t->bad_raw++;
 	if (t->first == NULL)
 		t->first = frame_ref(f);
 }
@@ -274,6 +278,43 @@ static void scenario_frames(void)
 	teardown(&t);
 }
 
+/* Big raw frames while a client keeps the link busy with small calls:
+ * the frames are then read in chunks with the calls in between, and must
+ * come out whole and in order. */
+static void scenario_shared(void)
+{
+	struct t t;
+	struct call c;
+	struct cam_owner *o;
+	const char *const extra[] = { "--fps", "0", NULL };
+	uint64_t end;
+	int calls = 0, frames_before;
+
+	setup(&t, extra);
+	o = camera_owner_new(t.cam);
+	memset(&c, 0, sizeof c);
+	camera_streaming(o, true, true, 320, 240, done_cb, &c);
+	CHECK(tu_run_until(t.base, call_done, &c, WAIT_MS));
+	CHECK_EQ(c.err, CAM_OK);
+	CHECK(tu_run_until(t.base, frames_10, &t, WAIT_MS));
+	frames_before = t.nframes;
+	end = tu_now_ms() + 300;
+	while (tu_now_ms() < end) {
+		memset(&c, 0, sizeof c);
+		camera_command(o, OMV_OP_CHANNEL_SIZE, OMV_CHAN_STDOUT, NULL, 0, done_cb, &c);
+		CHECK(tu_run_until(t.base, call_done, &c, WAIT_MS));
+		CHECK_EQ(c.err, CAM_OK);
+		calls++;
+	}
+	CHECK(calls >= 10);
+	CHECK(t.nframes - frames_before >= 3);	/* frames went on between the calls */
+	for (int i = 0; i < t.nframes; i++)
+		CHECK_EQ(t.frames[i], (uint64_t)i + 1);
+	CHECK_EQ(t.bad_raw, 0);
+	camera_owner_free(o);
+	teardown(&t);
+}
+
 static void scenario_faults(void)
 {
 	struct t t;
@@ -399,6 +440,8 @@ int main(int argc, char **argv)
 		scenario_basic();
 	else if (strcmp(argv[2], "frames") == 0)
 		scenario_frames();
+	else if (strcmp(argv[2], "shared") == 0)
+		scenario_shared();
 	else if (strcmp(argv[2], "faults") == 0)
 		scenario_faults();
 	else if (strcmp(argv[2], "replug") == 0)
