@@ -76,8 +76,6 @@ static void usage(FILE *f)
 "  --profiles LIST      pty,usb-hs,usb-fs (default all)\n"
 "  --sizes LIST         qvga-jpeg,vga-jpeg,qvga-rgb565 (default all)\n"
 "  --no-omvd            only the baselines (no daemon needed)\n"
-"  --omvd-precise-timers  run omvd with EVENT_PRECISE_TIMER=1 (libevent timers on\n"
-"                       the precise clock; camsim always runs so)\n"
 "  --json FILE          also write the figures as JSON\n"
 "  --camsim PATH        omv-camsim binary (default: $OMV_CAMSIM, or the build's)\n"
 "  --omvd PATH          omvd binary (default: $OMVD, or the build's)\n"
@@ -125,7 +123,7 @@ static void pick(const char *opt, const char *arg, const char *const names[], in
 }
 
 enum { O_QUICK = 256, O_RUNS, O_WINDOW, O_CALLS, O_CHURN, O_PROFILES, O_SIZES, O_NO_OMVD,
-       O_PRECISE, O_JSON, O_CAMSIM, O_OMVD };
+       O_JSON, O_CAMSIM, O_OMVD };
 
 static void parse(int argc, char **argv, struct bench_opts *o)
 {
@@ -138,7 +136,6 @@ static void parse(int argc, char **argv, struct bench_opts *o)
 		{ "profiles", required_argument, NULL, O_PROFILES },
 		{ "sizes", required_argument, NULL, O_SIZES },
 		{ "no-omvd", no_argument, NULL, O_NO_OMVD },
-		{ "omvd-precise-timers", no_argument, NULL, O_PRECISE },
 		{ "json", required_argument, NULL, O_JSON },
 		{ "camsim", required_argument, NULL, O_CAMSIM },
 		{ "omvd", required_argument, NULL, O_OMVD },
@@ -167,7 +164,6 @@ static void parse(int argc, char **argv, struct bench_opts *o)
 		case O_PROFILES: pick("profiles", optarg, pnames, N_PROFILES, o->profile_on); break;
 		case O_SIZES: pick("sizes", optarg, knames, N_KINDS, o->kind_on); break;
 		case O_NO_OMVD: o->no_omvd = true; break;
-		case O_PRECISE: o->omvd_precise = true; break;
 		case O_JSON: o->json_path = optarg; break;
 		case O_CAMSIM: o->camsim = optarg; break;
 		case O_OMVD: o->omvd = optarg; break;

@@ -57,7 +57,6 @@ struct bench_opts {
 	bool profile_on[N_PROFILES];
 	bool kind_on[N_KINDS];
 	bool no_omvd;		/* skip the daemon parts */
-	bool omvd_precise;	/* run omvd with EVENT_PRECISE_TIMER=1 */
 	const char *json_path;
 	const char *camsim;	/* binaries */
 	const char *omvd;
@@ -131,11 +130,8 @@ struct child {
 	pid_t pid;
 	int out_fd;		/* stdout pipe, or -1 */
 };
-/* Start argv; stdout piped when capture, stderr dropped when quiet;
- * precise_timers asks libevent in the child for exact timers (see
- * camsim_start). */
-int child_spawn(struct child *c, char *const argv[], bool capture, bool quiet,
-		bool precise_timers);
+/* Start argv; stdout piped when capture, stderr dropped when quiet. */
+int child_spawn(struct child *c, char *const argv[], bool capture, bool quiet);
 void child_stop(struct child *c);
 bool child_exited(struct child *c);	/* reaps it if so */
 /* One line of the child's stdout within timeout_s into buf; -1 if none. */

@@ -32,7 +32,7 @@ int omvd_start(struct omvd *d, const struct bench_opts *o, const struct camsim *
 	argv[3] = "--socket";
 	argv[4] = d->sock;
 	argv[5] = NULL;
-	if (child_spawn(&d->proc, argv, false, !o->verbose, o->omvd_precise) < 0)
+	if (child_spawn(&d->proc, argv, false, !o->verbose) < 0)
 		return -1;
 	while (access(d->sock, F_OK) < 0 || fleet_open(&f, d->sock, 1) < 0) {
 		if (now_s() > deadline || child_exited(&d->proc))

@@ -59,8 +59,7 @@ static void track(pid_t pid, bool add)
 	}
 }
 
-int child_spawn(struct child *c, char *const argv[], bool capture, bool quiet,
-		bool precise_timers)
+int child_spawn(struct child *c, char *const argv[], bool capture, bool quiet)
 {
 	int pfd[2] = { -1, -1 };
 
@@ -86,10 +85,6 @@ int child_spawn(struct child *c, char *const argv[], bool capture, bool quiet,
 			if (!capture && null >= 0)
 				dup2(null, STDOUT_FILENO);
 		}
-		if (precise_timers)
-			setenv("EVENT_PRECISE_TIMER", "1", 1);
-		else
-			unsetenv("EVENT_PRECISE_TIMER");
 		execv(argv[0], argv);
 		fprintf(stderr, "omvd-bench: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -277,7 +272,7 @@ int camsim_start(struct camsim *cs, const struct bench_opts *o,
 	 * otherwise; where that ticks every 4 ms, camsim's link shaping
 	 * (125 us latency) would add milliseconds per packet.
 	 */
-	if (child_spawn(&cs->proc, argv, true, !o->verbose, true) < 0)
+	if (child_spawn(&cs->proc, argv, true, !o->verbose) < 0)
 		return -1;
 	if (child_read_line(&cs->proc, line, sizeof line, 5.0) < 0 || access(cs->link, F_OK) < 0) {
 		bench_fail("camsim did not start");

@@ -143,8 +143,7 @@ void report_table(const struct bench_opts *o, const struct bench_results *r)
 {
 	printf("\nomvd-bench: %u run(s), medians; window %.1f s, %u calls per latency figure\n",
 	       r->runs_done, o->window_s, o->calls);
-	printf("machine: %s\nstarted: %s%s\n", r->machine, r->started,
-	       o->omvd_precise ? "; omvd with EVENT_PRECISE_TIMER=1" : "");
+	printf("machine: %s\nstarted: %s\n", r->machine, r->started);
 	table_link(o, r);
 	if (!o->no_omvd)
 		table_omvd(o, r);
@@ -237,14 +236,13 @@ int report_json(const struct bench_opts *o, const struct bench_results *r, const
 				json_array_append_new(combos, combo_json(p, k, &r->combo[p][k]));
 		json_array_append_new(rtts, rtt_json(p, &r->rtt[p]));
 	}
-	root = json_pack("{s:i, s:s, s:s, s:{s:i, s:f, s:i, s:f, s:b, s:b}, s:o, s:o, "
+	root = json_pack("{s:i, s:s, s:s, s:{s:i, s:f, s:i, s:f, s:b}, s:o, s:o, "
 			 "s:{s:o, s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o}}",
 		"format", 1,
 		"machine", r->machine,
 		"started", r->started,
 		"options", "runs", (int)r->runs_done, "window_s", o->window_s,
 			   "calls", (int)o->calls, "churn_s", o->churn_s, "omvd", !o->no_omvd,
-			   "omvd_precise_timers", o->omvd_precise,
 		"streams", combos,
 		"round_trips", rtts,
 		"memory",
