@@ -3,9 +3,11 @@
 
 #include <event2/event.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/frame.h"
+#include "daemon/log.h"
 
 static void on_link(void *ctx, enum link_state st, const char *reason)
 {
@@ -124,3 +126,21 @@ void wait_call(struct t *t, struct call *c)
 	CHECK(tu_run_until(t->base, call_done, c, WAIT_MS));
 }
 
+int camtest_main(const struct camtest_case *cases, size_t n, int argc, char **argv)
+{
+	int ran = 0;
+
+	log_init("test-camera", getenv("TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
+	for (size_t i = 0; i < n; i++) {
+		if (argc > 1 && strcmp(argv[1], cases[i].name) != 0)
+			continue;
+		fprintf(stderr, "== %s\n", cases[i].name);
+		cases[i].fn();
+		ran++;
+	}
+	if (ran == 0) {
+		fprintf(stderr, "no test named %s\n", argv[1]);
+		return 1;
+	}
+	return 0;
+}

@@ -57,4 +57,11 @@ void done_cb(void *arg, const struct cam_reply *r);
 bool call_done(void *arg);
 void wait_call(struct t *t, struct call *c);
 
+/* A named test case; camtest_main runs the one named by argv[1], or all. */
+struct camtest_case {
+	const char *name;
+	void (*fn)(void);
+};
+int camtest_main(const struct camtest_case *cases, size_t n, int argc, char **argv);
+
 #endif

@@ -613,12 +613,7 @@ static void test_profile_and_caps(void)
 	teardown(&t);
 }
 
-struct test {
-	const char *name;
-	void (*fn)(void);
-};
-
-static const struct test tests[] = {
+static const struct camtest_case tests[] = {
 	{ "round_robin", test_round_robin },
 	{ "owner_free", test_owner_free },
 	{ "queue_full", test_queue_full },
@@ -636,19 +631,5 @@ static const struct test tests[] = {
 
 int main(int argc, char **argv)
 {
-	int ran = 0;
-
-	log_init("test-camera", getenv("TEST_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_ERR);
-	for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-		if (argc > 1 && strcmp(argv[1], tests[i].name) != 0)
-			continue;
-		fprintf(stderr, "== %s\n", tests[i].name);
-		tests[i].fn();
-		ran++;
-	}
-	if (ran == 0) {
-		fprintf(stderr, "no test named %s\n", argv[1]);
-		return 1;
-	}
-	return 0;
+	return camtest_main(tests, sizeof tests / sizeof tests[0], argc, argv);
 }
