@@ -102,16 +102,19 @@ struct sample {
 	struct cam_counters c0, c1;
 };
 
-static int sample_begin(struct sample *s, struct omvd *d, struct camsim *cs)
+/* Count the fleet's frames over one window, with omvd's and the bench's
+ * CPU time and camsim's frame reads over the same span. */
+static int sample_window(struct sample *s, const struct bench_opts *o, struct fleet *f,
+			 struct omvd *d, struct camsim *cs)
 {
+	if (camsim_counters(cs, &s->c0) < 0)
+		return -1;
 	s->cpu = proc_cpu_s(d->proc.pid);
 	s->self_cpu = proc_cpu_s(getpid());
 	s->seconds = now_s();
-	return camsim_counters(cs, &s->c0);
-}
-
-static int sample_end(struct sample *s, struct omvd *d, struct camsim *cs)
-{
+	fleet_count(f, true);
+	fleet_pump(f, o->window_s, false);
+	fleet_count(f, false);
 	s->seconds = now_s() - s->seconds;
 	s->cpu = proc_cpu_s(d->proc.pid) - s->cpu;
 	s->self_cpu = proc_cpu_s(getpid()) - s->self_cpu;
@@ -145,12 +148,7 @@ static int single_client(const struct bench_opts *o, struct omvd *d, struct cams
 		bench_fail("no %s frames through omvd", format);
 		goto out;
 	}
-	if (sample_begin(&s, d, cs) < 0)
-		goto out;
-	fleet_count(&f, true);
-	fleet_pump(&f, o->window_s, false);
-	fleet_count(&f, false);
-	if (sample_end(&s, d, cs) < 0)
+	if (sample_window(&s, o, &f, d, cs) < 0)
 		goto out;
 	fig_add(&out->omvd_fps[idx], f.c[0].frames / s.seconds);
 	fig_add(&out->omvd_mbps[idx], f.c[0].data_bytes / s.seconds / 1e6);
@@ -188,12 +186,7 @@ static int fan_out(const struct bench_opts *o, struct omvd *d, struct camsim *cs
 		bench_fail("%u clients: not every client got a frame", n);
 		goto out;
 	}
-	if (sample_begin(&s, d, cs) < 0)
-		goto out;
-	fleet_count(&f, true);
-	fleet_pump(&f, o->window_s, false);
-	fleet_count(&f, false);
-	if (sample_end(&s, d, cs) < 0)
+	if (sample_window(&s, o, &f, d, cs) < 0)
 		goto out;
 	for (unsigned i = 0; i < n; i++) {
 		fps[i] = f.c[i].frames / s.seconds;

@@ -95,11 +95,11 @@ static void test_resync_retry(void)
 	CHECK_EQ(c[2].err, CAM_OK);
 	camera_counters(t.cam, &k);
 	CHECK_EQ(k.resyncs, 3);
-	/* NAKs that are answers, not protocol errors */
 	camera_owner_free(o);
 	teardown(&t);
 }
 
+/* NAKs that are answers, not protocol errors */
 static void test_nak_status(void)
 {
 	struct t t;
