@@ -1,6 +1,6 @@
 /*
- * Writing a frame to an image file for omvctl: PPM (P6), PNG (stored
- * deflate blocks, no zlib needed) and JPEG (turbojpeg).
+ * Writing a frame to an image file for omvctl: PPM (P6), PNG (libpng) and
+ * JPEG (turbojpeg).
  */
 #ifndef OMV_IMAGE_WRITE_H
 #define OMV_IMAGE_WRITE_H

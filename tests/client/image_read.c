@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <png.h>
 #include <turbojpeg.h>
 
 unsigned char *file_read(const char *path, size_t *len)
@@ -54,110 +55,52 @@ unsigned char *ppm_read(const char *path, int *w, int *h)
 	return rgb;
 }
 
-static uint32_t get32(const unsigned char *p)
+unsigned char *png_decode(const unsigned char *data, size_t len, int *w, int *h)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
+	png_image img = { .version = PNG_IMAGE_VERSION };
+	unsigned char *rgb;
 
-static uint32_t crc32(const unsigned char *p, size_t n)
-{
-	uint32_t c = 0xFFFFFFFFu;
-
-	while (n--) {
-		c ^= *p++;
-		for (int k = 0; k < 8; k++)
-			c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+	if (!png_image_begin_read_from_memory(&img, data, len))
+		return NULL;
+	img.format = PNG_FORMAT_RGB;
+	rgb = malloc(PNG_IMAGE_SIZE(img));
+	if (!rgb || !png_image_finish_read(&img, NULL, rgb, 0, NULL)) {
+		png_image_free(&img);
+		free(rgb);
+		return NULL;
 	}
-	return ~c;
-}
-
-/* Inflate a zlib stream made only of stored blocks into out (cap bytes). */
-static size_t inflate_stored(const unsigned char *z, size_t n, unsigned char *out, size_t cap)
-{
-	size_t pos = 2, got = 0;
-	uint32_t a = 1, b = 0;
-
-	if (n < 6 || (z[0] & 0x0F) != 8 || ((z[0] << 8) | z[1]) % 31 != 0)
-		return (size_t)-1;
-	for (;;) {
-		unsigned hdr, len, nlen;
-
-		if (pos + 5 > n)
-			return (size_t)-1;
-		hdr = z[pos];
-		if ((hdr >> 1 & 3) != 0)
-			return (size_t)-1;	/* only stored blocks expected */
-		len = z[pos + 1] | z[pos + 2] << 8;
-		nlen = z[pos + 3] | z[pos + 4] << 8;
-		if ((len ^ 0xFFFF) != nlen || pos + 5 + len > n || got + len > cap)
-			return (size_t)-1;
-		memcpy(out + got, z + pos + 5, len);
-		got += len;
-		pos += 5 + len;
-		if (hdr & 1)
-			break;
-	}
-	for (size_t i = 0; i < got; i++) {
-		a = (a + out[i]) % 65521;
-		b = (b + a) % 65521;
-	}
-	if (pos + 4 > n || get32(z + pos) != (b << 16 | a))
-		return (size_t)-1;
-	return got;
+	*w = (int)img.width;
+	*h = (int)img.height;
+	return rgb;
 }
 
 unsigned char *png_read(const char *path, int *w, int *h)
 {
-	static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n' };
-	size_t len, pos = 8, zlen = 0, raw_len;
-	unsigned char *file = file_read(path, &len), *z = NULL, *raw = NULL, *rgb = NULL;
-	int ok = 0;
+	size_t len;
+	unsigned char *file = file_read(path, &len), *rgb = NULL;
 
-	if (!file || len < 8 || memcmp(file, sig, 8) != 0)
-		goto out;
-	*w = *h = 0;
-	while (pos + 12 <= len) {
-		uint32_t clen = get32(file + pos);
-		const unsigned char *type = file + pos + 4, *data = file + pos + 8;
+	if (file)
+		rgb = png_decode(file, len, w, h);
+	free(file);
+	return rgb;
+}
 
-		if (pos + 12 + clen > len || crc32(type, clen + 4) != get32(data + clen))
-			goto out;
-		if (memcmp(type, "IHDR", 4) == 0) {
-			if (clen != 13 || data[8] != 8 || data[9] != 2 || data[12] != 0)
-				goto out;
-			*w = (int)get32(data);
-			*h = (int)get32(data + 4);
-		} else if (memcmp(type, "IDAT", 4) == 0) {
-			z = realloc(z, zlen + clen);
-			memcpy(z + zlen, data, clen);
-			zlen += clen;
-		} else if (memcmp(type, "IEND", 4) == 0) {
-			ok = 1;
-			break;
-		}
-		pos += 12 + clen;
-	}
-	if (!ok || *w <= 0 || *h <= 0 || !z)
-		goto out;
-	raw_len = ((size_t)*w * 3 + 1) * (size_t)*h;
-	raw = malloc(raw_len);
-	if (inflate_stored(z, zlen, raw, raw_len) != raw_len)
-		goto out;
-	rgb = malloc((size_t)*w * (size_t)*h * 3);
-	for (int y = 0; y < *h; y++) {
-		const unsigned char *row = raw + (size_t)y * ((size_t)*w * 3 + 1);
+unsigned char *jpeg_decode(const unsigned char *data, size_t len, int *w, int *h)
+{
+	tjhandle tj = tjInitDecompress();
+	unsigned char *rgb = NULL;
+	int subsamp, colorspace;
 
-		if (row[0] != 0) {	/* filter none, as omvctl writes */
+	if (tj && tjDecompressHeader3(tj, data, len, w, h, &subsamp, &colorspace) == 0 &&
+	    *w > 0 && *h > 0 && *w <= 8192 && *h <= 8192) {
+		rgb = malloc((size_t)*w * (size_t)*h * 3);
+		if (tjDecompress2(tj, data, len, rgb, *w, 0, *h, TJPF_RGB, 0) != 0) {
 			free(rgb);
 			rgb = NULL;
-			goto out;
 		}
-		memcpy(rgb + (size_t)y * (size_t)*w * 3, row + 1, (size_t)*w * 3);
 	}
-out:
-	free(file);
-	free(z);
-	free(raw);
+	if (tj)
+		tjDestroy(tj);
 	return rgb;
 }
 
@@ -165,24 +108,12 @@ unsigned char *jpeg_read(const char *path, int *w, int *h)
 {
 	size_t len;
 	unsigned char *file = file_read(path, &len), *rgb = NULL;
-	tjhandle tj = tjInitDecompress();
-	int subsamp, colorspace;
 
-	if (file && tj &&
-	    tjDecompressHeader3(tj, file, len, w, h, &subsamp, &colorspace) == 0 &&
-	    *w > 0 && *h > 0 && *w <= 8192 && *h <= 8192) {
-		rgb = malloc((size_t)*w * (size_t)*h * 3);
-		if (tjDecompress2(tj, file, len, rgb, *w, 0, *h, TJPF_RGB, 0) != 0) {
-			free(rgb);
-			rgb = NULL;
-		}
-	}
-	if (tj)
-		tjDestroy(tj);
+	if (file)
+		rgb = jpeg_decode(file, len, w, h);
 	free(file);
 	return rgb;
 }
-
 uint32_t barcode_read(const unsigned char *rgb, int w, int h)
 {
 	uint32_t v = 0;

@@ -1,7 +1,7 @@
 /*
- * Reading back what omvctl snapshot writes, for the client tests: PPM (P6),
- * PNG with stored deflate blocks (what omvctl writes; checks CRCs and
- * Adler-32), JPEG via turbojpeg; and camsim's frame-number barcode.
+ * Reading back what omvctl snapshot and omv-web write, for the client and
+ * web tests: PPM (P6), PNG (libpng), JPEG (turbojpeg); and camsim's
+ * frame-number barcode.
  */
 #ifndef IMAGE_READ_H
 #define IMAGE_READ_H
@@ -13,6 +13,9 @@
 unsigned char *ppm_read(const char *path, int *w, int *h);
 unsigned char *png_read(const char *path, int *w, int *h);
 unsigned char *jpeg_read(const char *path, int *w, int *h);
+/* The same from bytes in memory. */
+unsigned char *png_decode(const unsigned char *data, size_t len, int *w, int *h);
+unsigned char *jpeg_decode(const unsigned char *data, size_t len, int *w, int *h);
 /* The whole file; NULL on error. */
 unsigned char *file_read(const char *path, size_t *len);
 
