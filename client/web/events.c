@@ -182,7 +182,7 @@ void events_request(struct events *e, struct evhttp_request *req)
 		s->next->prev = s;
 	e->listeners = s;
 	e->count++;
-	http_stream_start(req, "text/event-stream");
+	http_stream_start(e->w->http, req, "text/event-stream", 0);
 	http_on_close(e->w->http, req, listener_closed, s);
 	evbuffer_add_printf(retry, "retry: 2000\n\n");
 	evhttp_send_reply_chunk(req, retry);

@@ -115,10 +115,12 @@ void http_reply_bytes(struct evhttp_request *req, const char *type, const void *
 		evbuffer_free(buf);
 }
 
-void http_stream_start(struct evhttp_request *req, const char *type)
+void http_stream_start(struct http *h, struct evhttp_request *req, const char *type,
+		       int sndbuf)
 {
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct timeval write_tv = { WEB_TIMEOUT_S, 0 };
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+	struct timeval write_tv = { h->w->opt.timeout_s, 0 };
 
 	http_common_headers(req);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", type);
@@ -126,7 +128,9 @@ void http_stream_start(struct evhttp_request *req, const char *type)
 	/* evhttp re-arms the read timeout with every chunk: a quiet stream
 	 * (no frames while the cam is away) would be cut for it. Only a peer
 	 * that stops taking what we send should be. */
-	bufferevent_set_timeouts(evhttp_connection_get_bufferevent(evcon), NULL, &write_tv);
+	bufferevent_set_timeouts(bev, NULL, &write_tv);
+	if (sndbuf > 0)
+		setsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 }
 
 size_t http_queued(struct evhttp_request *req)
@@ -451,7 +455,7 @@ int http_start(struct web *w)
 		return -1;
 	evhttp_set_max_headers_size(h->server, WEB_MAX_HEADERS);
 	evhttp_set_max_body_size(h->server, WEB_MAX_BODY);
-	evhttp_set_timeout(h->server, WEB_TIMEOUT_S);
+	evhttp_set_timeout(h->server, w->opt.timeout_s);
 	evhttp_set_allowed_methods(h->server, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
 	evhttp_set_gencb(h->server, on_request, h);
 	bs = evhttp_bind_socket_with_handle(h->server, host, (ev_uint16_t)port);

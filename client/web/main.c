@@ -26,6 +26,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: omv-web [--socket PATH] [--listen HOST:PORT] [--token-file FILE]\n"
 		"               [--public-view] [--max-viewers N] [--max-connections N]\n"
+		"               [--timeout S]\n"
 		"\n"
 		"A live view of an OpenMV cam in the browser and an MJPEG stream, served\n"
 		"from omvd's socket.\n"
@@ -40,6 +41,8 @@ static void usage(FILE *out)
 		"                        (control always needs it)\n"
 		"  --max-viewers N       MJPEG streams at once (default 32)\n"
 		"  --max-connections N   HTTP connections at once (default 256)\n"
+		"  --timeout S           close a connection idle in a request, or not taking\n"
+		"                        its reply, for S seconds (default 10)\n"
 		"  --version, --help\n",
 		OMV_DEFAULT_SOCKET);
 }
@@ -65,6 +68,7 @@ static void parse_options(struct web_options *o, int argc, char **argv)
 		{ "public-view", no_argument, NULL, 'p' },
 		{ "max-viewers", required_argument, NULL, 'v' },
 		{ "max-connections", required_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, 'T' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -76,6 +80,7 @@ static void parse_options(struct web_options *o, int argc, char **argv)
 		.listen = "127.0.0.1:8080",
 		.max_viewers = 32,
 		.max_connections = 256,
+		.timeout_s = 10,
 	};
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -85,6 +90,7 @@ static void parse_options(struct web_options *o, int argc, char **argv)
 		case 'p': o->public_view = true; break;
 		case 'v': o->max_viewers = positive(optarg, "--max-viewers"); break;
 		case 'c': o->max_connections = positive(optarg, "--max-connections"); break;
+		case 'T': o->timeout_s = positive(optarg, "--timeout"); break;
 		case 'V': printf("omv-web %s\n", OMV_WEB_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);

@@ -14,6 +14,10 @@
 #include <event2/keyvalq_struct.h>
 
 #define BOUNDARY "omvframe"
+/* What the kernel may hold for one viewer: beyond the frame we queue, a
+ * slow viewer's picture lags by at most this much, not by the several
+ * megabytes TCP would otherwise buffer. */
+#define VIEWER_SNDBUF (256 * 1024)
 
 struct viewer {
 	struct frame_listener l;	/* first: the listener is the viewer */
@@ -107,7 +111,8 @@ void mjpeg_request(struct mjpeg *m, struct evhttp_request *req)
 		v->next->prev = v;
 	m->viewers = v;
 	m->count++;
-	http_stream_start(req, "multipart/x-mixed-replace;boundary=" BOUNDARY);
+	http_stream_start(m->w->http, req, "multipart/x-mixed-replace;boundary=" BOUNDARY,
+			  VIEWER_SNDBUF);
 	http_on_close(m->w->http, req, viewer_closed, v);
 	frames_listen(m->w->frames, &v->l);
 }

@@ -30,7 +30,6 @@
 /* Bounds on what one client can ask of us. */
 #define WEB_MAX_HEADERS (16 * 1024)	/* request line and headers */
 #define WEB_MAX_BODY (128 * 1024)	/* a script, with room to spare */
-#define WEB_TIMEOUT_S 10		/* idle request or stalled reply */
 #define WEB_CALL_TIMEOUT_MS 10000	/* a call to omvd on behalf of a request */
 
 struct web_options {
@@ -40,6 +39,7 @@ struct web_options {
 	bool public_view;		/* viewing without the token */
 	int max_viewers;		/* /stream.mjpg at once */
 	int max_connections;		/* HTTP connections at once */
+	int timeout_s;			/* idle request, or reply not taken */
 };
 
 struct upstream;
@@ -154,8 +154,10 @@ void http_on_close(struct http *h, struct evhttp_request *req, void (*fn)(void *
 		   void *arg);
 void http_forget_close(struct http *h, struct evhttp_request *req);
 /* Start a reply of chunks that may go quiet for long (no read timeout;
- * a peer that stops reading is still cut after WEB_TIMEOUT_S). */
-void http_stream_start(struct evhttp_request *req, const char *type);
+ * a peer that stops reading is still cut after --timeout). sndbuf > 0
+ * caps what the kernel holds for the peer (bytes). */
+void http_stream_start(struct http *h, struct evhttp_request *req, const char *type,
+		       int sndbuf);
 /* Bytes queued for the request's connection, not yet sent. */
 size_t http_queued(struct evhttp_request *req);
 /* Complete replies. */
