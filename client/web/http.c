@@ -13,6 +13,7 @@
 #include "web.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,7 +461,7 @@ int http_start(struct web *w)
 	evhttp_set_gencb(h->server, on_request, h);
 	bs = evhttp_bind_socket_with_handle(h->server, host, (ev_uint16_t)port);
 	if (!bs) {
-		web_log("cannot listen on %s", w->opt.listen);
+		web_log("cannot listen on %s: %s", w->opt.listen, strerror(errno));
 		return -1;
 	}
 	w->port = bound_port(bs);
