@@ -2,7 +2,8 @@
  * /stream.mjpg: multipart/x-mixed-replace, one JPEG per part, the form
  * browsers, ffmpeg/ffplay, VLC and OpenCV read. Every viewer is a frame
  * listener with its own backpressure: a frame is queued for it only while
- * less than a frame's worth of the previous ones waits unsent, so a slow
+ * at most two frames' worth of the previous ones wait unsent (two frames
+ * may arrive in one read from omvd, before the first went out), so a slow
  * viewer loses frames (newest wins) and never holds up the others. The
  * JPEG bytes are shared by reference, never copied per viewer.
  */
@@ -44,7 +45,7 @@ static void on_frame(struct frame_listener *l, struct web_frame *f)
 	struct viewer *v = (struct viewer *)l;
 	struct evbuffer *part;
 
-	if (http_queued(v->req) > f->len) {
+	if (http_queued(v->req) > 2 * f->len) {
 		v->dropped++;
 		v->m->dropped++;
 		return;

@@ -195,6 +195,7 @@ async function refresh() {
   try {
     const info = await getJSON("/api/info");
     showInfo(info);
+    if (info.status) showLink(info.status.link, info.status.reason);
     control = info.web.control;
     $("run").disabled = $("stop").disabled = !control;
     $("control-note").textContent = control ? "" :
