@@ -3,9 +3,11 @@
  * browsers, ffmpeg/ffplay, VLC and OpenCV read. Every viewer is a frame
  * listener with its own backpressure: a frame is queued for it only while
  * at most two frames' worth of the previous ones wait unsent (two frames
- * may arrive in one read from omvd, before the first went out), so a slow
- * viewer loses frames (newest wins) and never holds up the others. The
- * JPEG bytes are shared by reference, never copied per viewer.
+ * may arrive in one read from omvd, before the first went out). Past
+ * that, the newest frame waits aside and goes out as soon as the queue has
+ * drained, replaced by any newer one meanwhile: a slow viewer loses frames
+ * (newest wins) and never holds up the others. The JPEG bytes are shared
+ * by reference, never copied per viewer.
  */
 #include "web.h"
 
@@ -25,6 +27,7 @@ struct viewer {
 	struct mjpeg *m;
 	struct evhttp_request *req;
 	struct viewer *prev, *next;
+	struct web_frame *waiting;	/* the newest frame not yet queued */
 	uint64_t sent, dropped;
 };
 
@@ -40,17 +43,17 @@ static void release_frame(const void *data, size_t len, void *arg)
 	web_frame_unref(arg);
 }
 
-static void on_frame(struct frame_listener *l, struct web_frame *f)
-{
-	struct viewer *v = (struct viewer *)l;
-	struct evbuffer *part;
+static void on_sent(struct evhttp_connection *evcon, void *arg);
 
-	if (http_queued(v->req) > 2 * f->len) {
-		v->dropped++;
-		v->m->dropped++;
-		return;
-	}
-	part = evbuffer_new();
+static bool room_for(struct viewer *v, const struct web_frame *f)
+{
+	return http_queued(v->req) <= 2 * f->len;
+}
+
+static void send_part(struct viewer *v, struct web_frame *f)
+{
+	struct evbuffer *part = evbuffer_new();
+
 	if (!part)
 		return;
 	evbuffer_add_printf(part,
@@ -64,10 +67,40 @@ static void on_frame(struct frame_listener *l, struct web_frame *f)
 	if (evbuffer_add_reference(part, f->jpeg, f->len, release_frame, f) < 0)
 		web_frame_unref(f);
 	evbuffer_add(part, "\r\n", 2);
-	evhttp_send_reply_chunk(v->req, part);
+	/* on_sent runs once all that is queued has gone to the kernel. */
+	evhttp_send_reply_chunk_with_cb(v->req, part, on_sent, v);
 	evbuffer_free(part);
 	v->sent++;
 	v->m->sent++;
+}
+
+static void on_sent(struct evhttp_connection *evcon, void *arg)
+{
+	struct viewer *v = arg;
+	struct web_frame *f = v->waiting;
+
+	if (f && room_for(v, f)) {
+		v->waiting = NULL;
+		send_part(v, f);
+		web_frame_unref(f);
+	}
+}
+
+static void on_frame(struct frame_listener *l, struct web_frame *f)
+{
+	struct viewer *v = (struct viewer *)l;
+
+	if (!v->waiting && room_for(v, f)) {
+		send_part(v, f);
+		return;
+	}
+	if (v->waiting) {	/* overtaken before it could go out */
+		web_frame_unref(v->waiting);
+		v->dropped++;
+		v->m->dropped++;
+	}
+	web_frame_ref(f);
+	v->waiting = f;
 }
 
 static void forget(struct viewer *v)
@@ -75,6 +108,7 @@ static void forget(struct viewer *v)
 	struct mjpeg *m = v->m;
 
 	frames_unlisten(m->w->frames, &v->l);
+	web_frame_unref(v->waiting);
 	if (v->prev)
 		v->prev->next = v->next;
 	else
