@@ -22,12 +22,12 @@
 struct sse {
 	struct events *e;
 	struct evhttp_request *req;
-	struct sse *prev, *next;
+	struct web_list link;		/* in events.listeners */
 };
 
 struct events {
 	struct web *w;
-	struct sse *listeners;
+	struct web_list listeners;
 	int count;
 	struct event *ping;
 	char tail[TAIL_BYTES];	/* the latest stdout, whole characters */
@@ -40,12 +40,7 @@ static void forget(struct sse *s)
 {
 	struct events *e = s->e;
 
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		e->listeners = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	web_list_del(&s->link);
 	e->count--;
 	free(s);
 }
@@ -79,10 +74,10 @@ static void send_event(struct sse *s, const char *name, json_t *data)
 
 static void broadcast(struct events *e, const char *name, json_t *data)
 {
-	for (struct sse *s = e->listeners, *next; s; s = next) {
-		next = s->next;
-		send_event(s, name, data);
-	}
+	struct web_list *node, *next;
+
+	web_list_each(node, next, &e->listeners)
+		send_event(WEB_LIST_ITEM(node, struct sse, link), name, data);
 }
 
 /* Keep the last TAIL_BYTES of stdout, starting on a character. */
@@ -143,11 +138,12 @@ void events_on_daemon(struct events *e, bool connected, const char *why)
 static void on_ping(evutil_socket_t fd, short what, void *arg)
 {
 	struct events *e = arg;
+	struct web_list *node, *next;
 
-	for (struct sse *s = e->listeners, *next; s; s = next) {
+	web_list_each(node, next, &e->listeners) {
+		struct sse *s = WEB_LIST_ITEM(node, struct sse, link);
 		struct evbuffer *buf = evbuffer_new();
 
-		next = s->next;
 		if (!buf)
 			continue;
 		evbuffer_add(buf, ": ping\n\n", 8);
@@ -177,10 +173,7 @@ void events_request(struct events *e, struct evhttp_request *req)
 	}
 	s->e = e;
 	s->req = req;
-	s->next = e->listeners;
-	if (s->next)
-		s->next->prev = s;
-	e->listeners = s;
+	web_list_add(&e->listeners, &s->link);
 	e->count++;
 	http_stream_start(e->w->http, req, "text/event-stream", 0);
 	http_on_close(e->w->http, req, listener_closed, s);
@@ -207,6 +200,7 @@ struct events *events_new(struct web *w)
 	if (!e)
 		return NULL;
 	e->w = w;
+	web_list_init(&e->listeners);
 	e->ping = event_new(w->base, -1, EV_PERSIST, on_ping, e);
 	if (!e->ping || event_add(e->ping, &tv) < 0) {
 		if (e->ping)
@@ -221,11 +215,12 @@ void events_free(struct events *e)
 {
 	if (!e)
 		return;
-	while (e->listeners) {
-		struct evhttp_request *req = e->listeners->req;
+	while (!web_list_empty(&e->listeners)) {
+		struct sse *s = WEB_LIST_ITEM(e->listeners.next, struct sse, link);
+		struct evhttp_request *req = s->req;
 
 		http_forget_close(e->w->http, req);
-		forget(e->listeners);
+		forget(s);
 		evhttp_send_reply_end(req);
 	}
 	event_free(e->ping);

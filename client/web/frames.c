@@ -14,7 +14,7 @@
 
 struct frames {
 	struct web *w;
-	struct frame_listener head;	/* circular list of listeners */
+	struct web_list listening;
 	int listeners;
 	struct event *linger;
 	uint64_t received, not_jpeg, last_number;
@@ -48,7 +48,7 @@ struct frames *frames_new(struct web *w)
 	if (!fr)
 		return NULL;
 	fr->w = w;
-	fr->head.prev = fr->head.next = &fr->head;
+	web_list_init(&fr->listening);
 	fr->linger = evtimer_new(w->base, on_linger, fr);
 	if (!fr->linger) {
 		free(fr);
@@ -67,10 +67,7 @@ void frames_free(struct frames *fr)
 
 void frames_listen(struct frames *fr, struct frame_listener *l)
 {
-	l->next = &fr->head;
-	l->prev = fr->head.prev;
-	fr->head.prev->next = l;
-	fr->head.prev = l;
+	web_list_add(&fr->listening, &l->link);
 	if (fr->listeners++ == 0) {
 		evtimer_del(fr->linger);
 		upstream_want_frames(fr->w->up, true);
@@ -81,17 +78,16 @@ void frames_unlisten(struct frames *fr, struct frame_listener *l)
 {
 	struct timeval tv = { LINGER_MS / 1000, (LINGER_MS % 1000) * 1000 };
 
-	if (!l->next)
+	if (!l->link.next)
 		return;
-	l->prev->next = l->next;
-	l->next->prev = l->prev;
-	l->next = l->prev = NULL;
+	web_list_del(&l->link);
 	if (--fr->listeners == 0)
 		evtimer_add(fr->linger, &tv);
 }
 
 void frames_on_frame(struct frames *fr, const omv_frame *of)
 {
+	struct web_list *node, *next;
 	struct web_frame *f;
 
 	fr->received++;
@@ -113,10 +109,10 @@ void frames_on_frame(struct frames *fr, const omv_frame *of)
 	f->height = of->height;
 	f->refs = 1;
 	fr->last_number = f->number;
-	/* A listener may leave (and free itself) from its callback: step on
-	 * before calling it. */
-	for (struct frame_listener *l = fr->head.next, *next; l != &fr->head; l = next) {
-		next = l->next;
+	/* A listener may leave (and free itself) from its callback. */
+	web_list_each(node, next, &fr->listening) {
+		struct frame_listener *l = WEB_LIST_ITEM(node, struct frame_listener, link);
+
 		l->on_frame(l, f);
 	}
 	web_frame_unref(f);

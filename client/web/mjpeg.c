@@ -26,14 +26,14 @@ struct viewer {
 	struct frame_listener l;	/* first: the listener is the viewer */
 	struct mjpeg *m;
 	struct evhttp_request *req;
-	struct viewer *prev, *next;
+	struct web_list link;		/* in mjpeg.viewers */
 	struct web_frame *waiting;	/* the newest frame not yet queued */
 	uint64_t sent, dropped;
 };
 
 struct mjpeg {
 	struct web *w;
-	struct viewer *viewers;
+	struct web_list viewers;
 	int count;
 	uint64_t sent, dropped;	/* over all viewers, past and present */
 };
@@ -109,12 +109,7 @@ static void forget(struct viewer *v)
 
 	frames_unlisten(m->w->frames, &v->l);
 	web_frame_unref(v->waiting);
-	if (v->prev)
-		v->prev->next = v->next;
-	else
-		m->viewers = v->next;
-	if (v->next)
-		v->next->prev = v->prev;
+	web_list_del(&v->link);
 	m->count--;
 	free(v);
 }
@@ -141,10 +136,7 @@ void mjpeg_request(struct mjpeg *m, struct evhttp_request *req)
 	v->m = m;
 	v->req = req;
 	v->l.on_frame = on_frame;
-	v->next = m->viewers;
-	if (v->next)
-		v->next->prev = v;
-	m->viewers = v;
+	web_list_add(&m->viewers, &v->link);
 	m->count++;
 	http_stream_start(m->w->http, req, "multipart/x-mixed-replace;boundary=" BOUNDARY,
 			  VIEWER_SNDBUF);
@@ -162,8 +154,10 @@ struct mjpeg *mjpeg_new(struct web *w)
 {
 	struct mjpeg *m = calloc(1, sizeof *m);
 
-	if (m)
+	if (m) {
 		m->w = w;
+		web_list_init(&m->viewers);
+	}
 	return m;
 }
 
@@ -171,11 +165,12 @@ void mjpeg_free(struct mjpeg *m)
 {
 	if (!m)
 		return;
-	while (m->viewers) {
-		struct evhttp_request *req = m->viewers->req;
+	while (!web_list_empty(&m->viewers)) {
+		struct viewer *v = WEB_LIST_ITEM(m->viewers.next, struct viewer, link);
+		struct evhttp_request *req = v->req;
 
 		http_forget_close(m->w->http, req);
-		forget(m->viewers);
+		forget(v);
 		evhttp_send_reply_end(req);
 	}
 	free(m);

@@ -22,12 +22,12 @@ struct shot {
 	struct evhttp_request *req;
 	struct event *timer;
 	bool png;
-	struct shot *prev, *next;
+	struct web_list link;		/* in snapshots.waiting */
 };
 
 struct snapshots {
 	struct web *w;
-	struct shot *waiting;
+	struct web_list waiting;
 	int count;
 };
 
@@ -37,12 +37,7 @@ static void forget(struct shot *shot)
 
 	http_forget_close(s->w->http, shot->req);
 	frames_unlisten(s->w->frames, &shot->l);
-	if (shot->prev)
-		shot->prev->next = shot->next;
-	else
-		s->waiting = shot->next;
-	if (shot->next)
-		shot->next->prev = shot->prev;
+	web_list_del(&shot->link);
 	s->count--;
 	if (shot->timer)
 		event_free(shot->timer);
@@ -148,10 +143,7 @@ void snapshot_request(struct snapshots *s, struct evhttp_request *req, bool png)
 	shot->req = req;
 	shot->png = png;
 	shot->l.on_frame = on_frame;
-	shot->next = s->waiting;
-	if (shot->next)
-		shot->next->prev = shot;
-	s->waiting = shot;
+	web_list_add(&s->waiting, &shot->link);
 	s->count++;
 	evtimer_add(shot->timer, &tv);
 	http_on_close(s->w->http, req, shot_closed, shot);
@@ -162,8 +154,10 @@ struct snapshots *snapshots_new(struct web *w)
 {
 	struct snapshots *s = calloc(1, sizeof *s);
 
-	if (s)
+	if (s) {
 		s->w = w;
+		web_list_init(&s->waiting);
+	}
 	return s;
 }
 
@@ -171,10 +165,11 @@ void snapshots_free(struct snapshots *s)
 {
 	if (!s)
 		return;
-	while (s->waiting) {
-		struct evhttp_request *req = s->waiting->req;
+	while (!web_list_empty(&s->waiting)) {
+		struct shot *shot = WEB_LIST_ITEM(s->waiting.next, struct shot, link);
+		struct evhttp_request *req = shot->req;
 
-		forget(s->waiting);
+		forget(shot);
 		http_reply_error(req, 503, "omv-web is stopping");
 	}
 	free(s);

@@ -42,6 +42,46 @@ struct web_options {
 	int timeout_s;			/* idle request, or reply not taken */
 };
 
+/* An intrusive, circular, doubly-linked list: each room keeps what it
+ * serves (viewers, waiting shots, listeners) on one, and an item may
+ * leave while the room walks it (web_list_each steps on first). */
+struct web_list {
+	struct web_list *prev, *next;
+};
+
+#define WEB_LIST_ITEM(node, type, member) \
+	((type *)(void *)((char *)(node) - offsetof(type, member)))
+#define web_list_each(node, next, head) \
+	for (node = (head)->next; node != (head) && (next = node->next, 1); node = next)
+
+static inline void web_list_init(struct web_list *head)
+{
+	head->prev = head->next = head;
+}
+
+static inline bool web_list_empty(const struct web_list *head)
+{
+	return head->next == head;
+}
+
+static inline void web_list_add(struct web_list *head, struct web_list *n)
+{
+	n->next = head;
+	n->prev = head->prev;
+	head->prev->next = n;
+	head->prev = n;
+}
+
+/* Unlink n; unlinking it again does nothing. */
+static inline void web_list_del(struct web_list *n)
+{
+	if (!n->next)
+		return;
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	n->next = n->prev = NULL;
+}
+
 struct upstream;
 struct frames;
 struct mjpeg;
@@ -92,7 +132,7 @@ void web_frame_unref(struct web_frame *f);
  * keep it). A listener may remove itself from its callback. */
 struct frame_listener {
 	void (*on_frame)(struct frame_listener *l, struct web_frame *f);
-	struct frame_listener *prev, *next;
+	struct web_list link;
 };
 
 struct frames *frames_new(struct web *w);

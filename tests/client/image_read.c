@@ -74,15 +74,24 @@ unsigned char *png_decode(const unsigned char *data, size_t len, int *w, int *h)
 	return rgb;
 }
 
-unsigned char *png_read(const char *path, int *w, int *h)
+/* The file at path through a decoder from memory. */
+static unsigned char *decode_file(const char *path,
+				  unsigned char *(*decode)(const unsigned char *, size_t, int *,
+							   int *),
+				  int *w, int *h)
 {
 	size_t len;
 	unsigned char *file = file_read(path, &len), *rgb = NULL;
 
 	if (file)
-		rgb = png_decode(file, len, w, h);
+		rgb = decode(file, len, w, h);
 	free(file);
 	return rgb;
+}
+
+unsigned char *png_read(const char *path, int *w, int *h)
+{
+	return decode_file(path, png_decode, w, h);
 }
 
 unsigned char *jpeg_decode(const unsigned char *data, size_t len, int *w, int *h)
@@ -106,13 +115,7 @@ unsigned char *jpeg_decode(const unsigned char *data, size_t len, int *w, int *h
 
 unsigned char *jpeg_read(const char *path, int *w, int *h)
 {
-	size_t len;
-	unsigned char *file = file_read(path, &len), *rgb = NULL;
-
-	if (file)
-		rgb = jpeg_decode(file, len, w, h);
-	free(file);
-	return rgb;
+	return decode_file(path, jpeg_decode, w, h);
 }
 uint32_t barcode_read(const unsigned char *rgb, int w, int h)
 {
