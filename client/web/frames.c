@@ -91,6 +91,8 @@ void frames_on_frame(struct frames *fr, const omv_frame *of)
 	struct web_frame *f;
 
 	fr->received++;
+	if (fr->listeners == 0)	/* the last frames before the wish is withdrawn */
+		return;
 	/* Until omvd encodes raw frames for JPEG subscribers, a cam streaming
 	 * raw sends them as they are: nothing we can serve as JPEG. */
 	if (strcmp(of->encoding, "jpeg") != 0 || !of->data || of->len == 0) {

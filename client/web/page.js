@@ -239,8 +239,12 @@ function listen() {
   const es = new EventSource("/events");
   es.addEventListener("daemon", (e) => {
     const d = JSON.parse(e.data);
-    if (!d.connected) setPill($("link"), "omvd: " + (d.reason || "not connected"), "bad");
-    else refresh();
+    if (!d.connected) {
+      setPill($("link"), "omvd: " + (d.reason || "not connected"), "bad");
+    } else {
+      appendStdout("", true);    // a new connection to omvd replays the output
+      refresh();
+    }
   });
   es.addEventListener("link", (e) => {
     const d = JSON.parse(e.data);
