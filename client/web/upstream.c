@@ -46,11 +46,19 @@ int upstream_call(struct upstream *up, const char *method, json_t *params, omv_r
 	return rc;
 }
 
-/* A call whose failure only matters as a log line. */
+/* A call whose failure only matters as a log line. Without the cam it
+ * is tried again when the link is up (see on_notify). */
 static void logged_reply(omv_client *c, int status, json_t *result, void *arg)
 {
-	if (status < 0 && status != OMV_ECLOSED && status != OMV_ECANCELLED)
+	if (status < 0 && status != OMV_ECLOSED && status != OMV_ECANCELLED &&
+	    status != OMV_RPC_NOT_CONNECTED)
 		web_log("%s: %s", (const char *)arg, omv_client_error_message(c));
+}
+
+static void ask_streaming(struct upstream *up, bool on)
+{
+	upstream_call(up, "streaming", json_pack("{s:b}", "enable", on), logged_reply,
+		      on ? "streaming on" : "streaming off");
 }
 
 static void apply_frames(struct upstream *up)
@@ -64,13 +72,11 @@ static void apply_frames(struct upstream *up)
 		upstream_call(up, "subscribe",
 			      json_pack("{s:[s],s:s}", "topics", "frame", "frame_format", "jpeg"),
 			      logged_reply, "subscribe frame");
-		upstream_call(up, "streaming", json_pack("{s:b}", "enable", 1), logged_reply,
-			      "streaming on");
+		ask_streaming(up, true);
 	} else {
 		upstream_call(up, "unsubscribe", json_pack("{s:[s]}", "topics", "frame"),
 			      logged_reply, "unsubscribe frame");
-		upstream_call(up, "streaming", json_pack("{s:b}", "enable", 0), logged_reply,
-			      "streaming off");
+		ask_streaming(up, false);
 	}
 }
 
@@ -83,9 +89,15 @@ void upstream_want_frames(struct upstream *up, bool want)
 static void on_notify(omv_client *c, const char *method, json_t *params, void *arg)
 {
 	struct upstream *up = arg;
+	const char *state = json_string_value(json_object_get(params, "state"));
 
-	if (strcmp(method, "frame") != 0)
-		events_on_notify(up->w->events, method, params);
+	if (strcmp(method, "frame") == 0)
+		return;
+	/* Streaming can only be asked for while the cam is there: after omvd
+	 * (re)started before the cam was ready, ask again once it is. */
+	if (strcmp(method, "link") == 0 && up->frames_on && state && strcmp(state, "ready") == 0)
+		ask_streaming(up, true);
+	events_on_notify(up->w->events, method, params);
 }
 
 static void on_frame(omv_client *c, const omv_frame *f, void *arg)

@@ -14,7 +14,7 @@
  *   limits     bodies, headers, connection cap, idle timeout, and a
  *              hundred idle connections beside a stream
  *   token      --token-file checks; a made-up token's file is 0600
- *   daemon     omvd goes away and comes back
+ *   daemon     omvd goes away and comes back before the cam does
  *   ffprobe    ffprobe reads /stream.mjpg at the cam's size
  *   browser    the page in headless Chromium (browser.js)
  */
@@ -720,8 +720,10 @@ static void test_daemon(void)
 	json_decref(j);
 	j = get_json("/api/status", AUTH, 503);
 	json_decref(j);
-	/* It comes back: omv-web reconnects, and the viewer gets frames again. */
-	omvd = h_start_omvd(NULL, true);
+	/* It comes back, before the cam does: omv-web reconnects at once, and
+	 * the viewer gets frames again once the cam is there. */
+	json_decref(cu_control("unplug 3000"));
+	omvd = h_start_omvd(NULL, false);
 	j = next_event(ev, "daemon", "\"connected\":true", 15000);
 	CHECK(j != NULL);
 	json_decref(j);
