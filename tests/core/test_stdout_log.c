@@ -1,4 +1,5 @@
-/* stdout history: cursors, wrap-around, missed bytes, many readers. */
+/* stdout history: cursors, wrap-around, missed bytes, many readers, the
+ * runs the bytes belong to. */
 #include <string.h>
 
 #include "daemon/stdout_log.h"
@@ -98,10 +99,59 @@ static void test_many_readers(void)
 	stdout_log_free(l);
 }
 
+/* Runs: where each one's output begins, reads that stop there, where a
+ * new reader starts, and marks that go when their bytes have gone. */
+static void test_runs(void)
+{
+	struct stdout_log *l = stdout_log_new(16);
+	uint64_t cur = 0, missed, run, next;
+	bool done;
+	char buf[64];
+	size_t n;
+
+	stdout_log_append(l, "boot\n", 5);	/* before any known run */
+	CHECK_EQ(stdout_log_reader_start(l), 0);
+	stdout_log_mark_run(l, 1);
+	stdout_log_append(l, "one\n", 4);
+	stdout_log_mark_run(l, 2);
+	stdout_log_mark_run(l, 3);	/* run 2 printed nothing: no trace */
+	stdout_log_append(l, "three", 5);
+	CHECK_EQ(stdout_log_reader_start(l), 9);
+	CHECK_EQ(stdout_log_run_at(l, 4, &next), 0);
+	CHECK_EQ(next, 5);
+	CHECK_EQ(stdout_log_run_at(l, 5, &next), 1);
+	CHECK_EQ(next, 9);
+	CHECK_EQ(stdout_log_run_at(l, 12, &next), 3);
+	CHECK_EQ(next, UINT64_MAX);
+
+	n = stdout_log_read_run(l, &cur, buf, sizeof buf, &missed, &run, &done);
+	CHECK(n == 5 && memcmp(buf, "boot\n", 5) == 0 && run == 0 && done);
+	n = stdout_log_read_run(l, &cur, buf, 2, &missed, &run, &done);
+	CHECK(n == 2 && memcmp(buf, "on", 2) == 0 && run == 1 && !done);
+	n = stdout_log_read_run(l, &cur, buf, sizeof buf, &missed, &run, &done);
+	CHECK(n == 2 && memcmp(buf, "e\n", 2) == 0 && run == 1 && done);
+	n = stdout_log_read_run(l, &cur, buf, sizeof buf, &missed, &run, &done);
+	CHECK(n == 5 && memcmp(buf, "three", 5) == 0 && run == 3 && !done);
+	CHECK_EQ(cur, 14);
+
+	/* The ring wraps: run 1's bytes are gone, a reader from 0 learns so
+	 * and reads run 3's, starting where the window starts. */
+	stdout_log_append(l, " and more", 9);	/* end 23, window 7..23 */
+	CHECK_EQ(stdout_log_reader_start(l), 9);
+	cur = 0;
+	n = stdout_log_read_run(l, &cur, buf, sizeof buf, &missed, &run, &done);
+	CHECK(missed == 7 && run == 1 && n == 2 && done);
+	stdout_log_append(l, "0123456789", 10);	/* end 33, window 17..33 */
+	CHECK_EQ(stdout_log_reader_start(l), 17);	/* run 3's start fell out */
+	CHECK_EQ(stdout_log_run_at(l, 17, &next), 3);
+	stdout_log_free(l);
+}
+
 int main(void)
 {
 	test_basic();
 	test_wrap_and_missed();
 	test_many_readers();
+	test_runs();
 	return 0;
 }
