@@ -204,6 +204,7 @@ typedef struct omv_status {
 	omv_caps caps;
 	uint64_t uptime_ms;
 	bool streaming, raw, script_running;
+	uint64_t run;			/* the latest script run's id, 0 before any */
 	int res_width, res_height;	/* 0 when no resolution is set */
 	int clients;
 } omv_status;
@@ -238,11 +239,14 @@ OMV_API int omv_client_reset(omv_client *c);
 OMV_API int omv_client_boot(omv_client *c);
 OMV_API int omv_client_resync(omv_client *c);
 
-OMV_API int omv_client_exec(omv_client *c, const char *script);
+/* *run (may be NULL): the id of the run started; the `state` and `stdout`
+ * notifications of that run carry it. */
+OMV_API int omv_client_exec(omv_client *c, const char *script, uint64_t *run);
 OMV_API int omv_client_stop(omv_client *c);
 /* *text: what was printed since this client's previous call, or NULL
- * when nothing was; *missed (may be NULL): bytes lost before reading. */
-OMV_API int omv_client_read_stdout(omv_client *c, char **text, uint64_t *missed);
+ * when nothing was. Bytes lost before reading are counted in this
+ * client's stdout_missed (omv_client_clients). */
+OMV_API int omv_client_read_stdout(omv_client *c, char **text);
 
 /* width/height 0: no resolution (required with raw). */
 OMV_API int omv_client_streaming(omv_client *c, bool enable, bool raw, int width,
@@ -269,8 +273,10 @@ OMV_API int omv_client_read_status(omv_client *c, omv_channel_status **list,
 				   size_t *count);
 OMV_API int omv_client_channel_lock(omv_client *c, int channel_id, bool *granted);
 OMV_API int omv_client_channel_unlock(omv_client *c, int channel_id, bool *released);
-/* fmt: Python struct format or NULL; args: JSON array of its values or
- * NULL. *data is NULL when the answer is empty. */
+/* fmt: Python struct format or NULL (packed as the openmv package does:
+ * little-endian, standard sizes, unless it starts with @ = < > !); args:
+ * JSON array of its values or NULL. *data is NULL when the answer is
+ * empty. */
 OMV_API int omv_client_channel_ioctl(omv_client *c, int channel_id, int cmd,
 				     const char *fmt, json_t *args,
 				     unsigned char **data, size_t *len);

@@ -144,6 +144,7 @@ int omv_client_status(omv_client *c, omv_status *out)
 	out->streaming = flag(shared, "streaming");
 	out->raw = flag(shared, "raw");
 	out->script_running = flag(shared, "script_running");
+	out->run = u64(shared, "run");
 	resol = json_object_get(shared, "resolution");
 	out->res_width = (int)json_integer_value(json_array_get(resol, 0));
 	out->res_height = (int)json_integer_value(json_array_get(resol, 1));
@@ -257,11 +258,20 @@ int omv_client_resync(omv_client *c)
 
 /* ---- scripts, stdout, frames ----------------------------------------- */
 
-int omv_client_exec(omv_client *c, const char *script)
+int omv_client_exec(omv_client *c, const char *script, uint64_t *run)
 {
+	json_t *res;
+	int rc;
+
 	if (!script)
 		return omv_set_error(c, OMV_EINVAL, "no script given");
-	return call_null(c, "exec", json_pack("{s:s}", "script", script));
+	rc = call_typed(c, "exec", json_pack("{s:s}", "script", script), JSON_INTEGER, &res);
+	if (rc < 0)
+		return rc;
+	if (run)
+		*run = (uint64_t)json_integer_value(res);
+	json_decref(res);
+	return OMV_OK;
 }
 
 int omv_client_stop(omv_client *c)
@@ -269,24 +279,23 @@ int omv_client_stop(omv_client *c)
 	return call_null(c, "stop", NULL);
 }
 
-int omv_client_read_stdout(omv_client *c, char **text, uint64_t *missed)
+int omv_client_read_stdout(omv_client *c, char **text)
 {
-	json_t *res, *t;
-	int rc = call_typed(c, "read_stdout", NULL, JSON_OBJECT, &res);
+	json_t *res;
+	int rc = call(c, "read_stdout", NULL, &res);
 
 	*text = NULL;
 	if (rc < 0)
 		return rc;
-	t = json_object_get(res, "text");
-	if (json_is_string(t)) {
-		*text = strdup(json_string_value(t));
+	if (json_is_string(res)) {
+		*text = strdup(json_string_value(res));
 		if (!*text) {
 			json_decref(res);
 			return omv_set_error(c, OMV_ENOMEM, "out of memory");
 		}
+	} else if (!json_is_null(res)) {
+		return bad_result(c, "read_stdout", res);
 	}
-	if (missed)
-		*missed = u64(res, "missed");
 	json_decref(res);
 	return OMV_OK;
 }
@@ -391,27 +400,44 @@ int omv_client_get_channel_name(omv_client *c, int channel_id, char **name)
 	return OMV_OK;
 }
 
+/* {"<id>": {name, flags}}, listed in the order of the ids. */
+static int channel_cmp(const void *a, const void *b)
+{
+	return ((const omv_channel *)a)->id - ((const omv_channel *)b)->id;
+}
+
 int omv_client_channel_list(omv_client *c, omv_channel **list, size_t *count)
 {
 	json_t *res, *v;
-	size_t i;
-	int rc = call_typed(c, "channel_list", NULL, JSON_ARRAY, &res);
+	const char *key;
+	size_t i = 0;
+	int rc = call_typed(c, "channel_list", NULL, JSON_OBJECT, &res);
 
 	*list = NULL;
 	*count = 0;
 	if (rc < 0)
 		return rc;
-	*list = calloc(json_array_size(res) + 1, sizeof **list);
+	*list = calloc(json_object_size(res) + 1, sizeof **list);
 	if (!*list) {
 		json_decref(res);
 		return omv_set_error(c, OMV_ENOMEM, "out of memory");
 	}
-	json_array_foreach(res, i, v) {
-		(*list)[i].id = (int)json_integer_value(json_object_get(v, "id"));
+	json_object_foreach(res, key, v) {
+		char *end;
+		long id = strtol(key, &end, 10);
+
+		if (*end != '\0' || end == key || id < 0 || id > 255 || !json_is_object(v)) {
+			free(*list);
+			*list = NULL;
+			return bad_result(c, "channel_list", res);
+		}
+		(*list)[i].id = (int)id;
 		copy_string((*list)[i].name, sizeof (*list)[i].name, json_object_get(v, "name"));
 		(*list)[i].flags = (uint32_t)u64(v, "flags");
+		i++;
 	}
-	*count = json_array_size(res);
+	qsort(*list, i, sizeof **list, channel_cmp);
+	*count = i;
 	json_decref(res);
 	return OMV_OK;
 }
@@ -459,11 +485,28 @@ int omv_client_channel_ioctl(omv_client *c, int channel_id, int cmd, const char 
 {
 	json_t *params = json_pack("{s:i,s:i}", "channel_id", channel_id, "cmd", cmd);
 
+	json_t *res;
+	int rc;
+
 	if (fmt)
 		json_object_set_new(params, "fmt", json_string(fmt));
 	if (args)
 		json_object_set(params, "args", args);
-	return call_bytes(c, "channel_ioctl", params, data, len);
+	*data = NULL;
+	*len = 0;
+	rc = call(c, "channel_ioctl", params, &res);
+	if (rc < 0)
+		return rc;
+	/* true: done, no data */
+	if (json_is_string(res)) {
+		*data = omv_base64_decode(json_string_value(res), len);
+		if (!*data)
+			return bad_result(c, "channel_ioctl", res);
+	} else if (!json_is_true(res)) {
+		return bad_result(c, "channel_ioctl", res);
+	}
+	json_decref(res);
+	return OMV_OK;
 }
 
 int omv_client_channel_size_id(omv_client *c, int channel_id, size_t *size)

@@ -189,7 +189,7 @@ int cmd_exec(struct ctl *ctl, int argc, char **argv)
 		free(script);
 		return EXIT_FAIL;
 	}
-	rc = omv_client_exec(ctl->c, (const char *)script);
+	rc = omv_client_exec(ctl->c, (const char *)script, NULL);
 	free(script);
 	if (rc < 0)
 		return ctl_fail(ctl);
@@ -212,7 +212,6 @@ int cmd_stdout(struct ctl *ctl, int argc, char **argv)
 {
 	static const char *const topics[] = { "stdout", NULL };
 	bool follow = false, never = false;
-	uint64_t missed;
 	char *text;
 	int rc;
 
@@ -225,11 +224,10 @@ int cmd_stdout(struct ctl *ctl, int argc, char **argv)
 	if (!follow) {
 		if (ctl_connect(ctl))
 			return EXIT_FAIL;
-		if (omv_client_read_stdout(ctl->c, &text, &missed) < 0)
+		if (omv_client_read_stdout(ctl->c, &text) < 0)
 			return ctl_fail(ctl);
 		if (ctl->json)
-			ctl_print_json(json_pack("{s:s?,s:I}", "text", text, "missed",
-						 (json_int_t)missed));
+			ctl_print_json(text ? json_string(text) : json_null());
 		else if (text)
 			fputs(text, stdout);
 		free(text);

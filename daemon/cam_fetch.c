@@ -2,8 +2,7 @@
  * The daemon's own traffic with the cam, queued on internal owners so it
  * takes turns with the clients: stdout drained once into the history,
  * frames fetched once (LOCK, SIZE, READs, UNLOCK) on stream NOTIFY, the
- * shared streaming state kept in line with what the owners want, and
- * locks of departed owners given back.
+ * shared streaming state kept in line with what the owners want.
  */
 #include "cam_int.h"
 
@@ -38,20 +37,13 @@
 
 bool cam_wants_frames(const struct camera *c)
 {
-	const struct cam_owner *o;
-
-	if (c->shared.streaming)
-		return true;
-	TAILQ_FOREACH(o, &c->owners, entry)
-		if (o->want_frames)
-			return true;
-	return false;
+	return c->shared.streaming;
 }
 
 /* ------------------------------------------------------------------ */
 /* stdout drain: SIZE, READ, repeat while there is data */
 
-static void drain_issue(struct camera *c, struct cam_req *r)
+void cam_drain_issue(struct camera *c, struct cam_req *r)
 {
 	uint8_t req[OMV_READ_REQ_SIZE];
 
@@ -65,7 +57,7 @@ static void drain_issue(struct camera *c, struct cam_req *r)
 		cam_req_fail(c, r, CAM_E_INVALID, 0);
 }
 
-static void drain_result(struct camera *c, struct cam_req *r, const struct cam_reply *rep)
+void cam_drain_result(struct camera *c, struct cam_req *r, const struct cam_reply *rep)
 {
 	uint32_t size;
 
@@ -97,79 +89,9 @@ static void drain_finished(struct camera *c, struct cam_req *r)
 }
 
 const struct cam_req_ops cam_op_drain = {
-	.name = "stdout drain", .issue = drain_issue, .result = drain_result,
+	.name = "stdout drain", .issue = cam_drain_issue, .result = cam_drain_result,
 	.finished = drain_finished,
 };
-
-/* ------------------------------------------------------------------ */
-/* end of a script: wait for the soft reboot and its resync, drain stdout
- * to the last byte, then say script_running=false. The cam prints "MPY:
- * soft reboot" before it re-initialises its protocol, so a drain after the
- * resync gets everything the script and the reboot printed; a client that
- * follows a script can stop at the state change. */
-
-/* A cam that ends a script without a soft reboot is not waited for longer. */
-#define SCRIPT_END_REBOOT_WAIT_MS 500
-
-void cam_script_ended(struct camera *c)
-{
-	if (!c->script_ending)
-		return;
-	c->script_ending = false;
-	if (c->shared.script_running) {
-		c->shared.script_running = false;
-		if (c->listener.state_changed != NULL)
-			c->listener.state_changed(c->lctx);
-	}
-}
-
-static bool end_ready(struct camera *c, struct cam_req *r, uint64_t now)
-{
-	if (r->flag)
-		return true;
-	if ((c->reboots > r->gen && !c->prog_running) || now >= r->deadline) {
-		r->flag = true;		/* waited: from now on a plain drain */
-		r->deadline = 0;
-		return true;
-	}
-	return false;
-}
-
-static void end_result(struct camera *c, struct cam_req *r, const struct cam_reply *rep)
-{
-	uint32_t size;
-	bool last = rep->err != CAM_OK ||
-		    (r->step == 0 && (omv_u32_decode(&size, rep->data, rep->len) < 0 || size == 0));
-
-	/* An end that a newer one (or a new script's start) overtook is not
-	 * this request's to announce. */
-	if (last && r->gen2 == c->script_ends)
-		cam_script_ended(c);
-	drain_result(c, r, rep);
-}
-
-static const struct cam_req_ops cam_op_script_end = {
-	.name = "script end", .issue = drain_issue, .result = end_result, .ready = end_ready,
-};
-
-void cam_script_ending(struct camera *c)
-{
-	struct cam_req *r;
-
-	if (!c->shared.script_running || c->script_ending)
-		return;
-	r = cam_req_new(c->out_owner, &cam_op_script_end, NULL, NULL);
-	if (r == NULL) {	/* out of memory: announce without waiting */
-		c->script_ending = true;
-		cam_script_ended(c);
-		return;
-	}
-	c->script_ending = true;
-	r->gen = c->reboots;
-	r->gen2 = ++c->script_ends;
-	r->deadline = cam_now_us() + SCRIPT_END_REBOOT_WAIT_MS * 1000;
-	cam_req_submit(r);
-}
 
 /* ------------------------------------------------------------------ */
 /* frame fetch: LOCK (BUSY = no frame), SIZE, READ(offset, chunk) until
@@ -364,6 +286,54 @@ const struct cam_req_ops cam_op_fetch = {
 	.ready = fetch_ready, .finished = fetch_finished,
 };
 
+/* ------------------------------------------------------------------ */
+/* events off: CHANNEL_POLL in place of the NOTIFYs the cam does not send */
+
+static void poll_issue(struct camera *c, struct cam_req *r)
+{
+	/* Asked while a frame is being fetched, the stream's bit is that
+	 * frame's (ready until its UNLOCK): it says nothing new. */
+	r->flag = c->fetching;
+	if (cam_send(c, r, OMV_OP_CHANNEL_POLL, OMV_CHAN_SYSTEM, NULL, 0) < 0)
+		cam_req_fail(c, r, CAM_E_INVALID, 0);
+}
+
+static void poll_result(struct camera *c, struct cam_req *r, const struct cam_reply *rep)
+{
+	uint32_t bits;
+
+	if (rep->err == CAM_OK && omv_u32_decode(&bits, rep->data, rep->len) == 0) {
+		if (bits & (1u << OMV_CHAN_STDOUT))
+			cam_note_notify(c, OMV_CHAN_STDOUT);
+		if ((bits & (1u << OMV_CHAN_STREAM)) && !r->flag && !c->fetching)
+			cam_note_notify(c, OMV_CHAN_STREAM);
+	}
+	cam_req_finish(c, r, rep);
+}
+
+static void poll_finished(struct camera *c, struct cam_req *r)
+{
+	c->polling = false;
+	c->last_poll_ms = cam_now();
+}
+
+static const struct cam_req_ops op_poll = {
+	.name = "poll", .issue = poll_issue, .result = poll_result, .finished = poll_finished,
+};
+
+void cam_poll_start(struct camera *c)
+{
+	struct cam_req *r;
+
+	if (c->polling)
+		return;
+	r = cam_req_new(c->sys, &op_poll, NULL, NULL);
+	if (r == NULL)
+		return;
+	c->polling = true;
+	cam_req_submit(r);
+}
+
 /* A NOTIFY that arrives during a drain or fetch is remembered as pending
  * and served by the next one, once this one is done. */
 void cam_fetch_maybe_start(struct camera *c)
@@ -401,9 +371,26 @@ void cam_stream_recompute(struct camera *c)
 	bool on = false;
 
 	TAILQ_FOREACH(o, &c->owners, entry)
-		if (o->streaming)
+		if (o->streaming || o->want_frames)
 			on = true;
 	c->shared.streaming = on;
+}
+
+void camera_want_frames(struct cam_owner *o, bool want)
+{
+	struct camera *c = o->cam;
+	bool before = c->shared.streaming;
+	struct cam_req *r;
+
+	o->want_frames = want;
+	cam_stream_recompute(c);
+	if (c->shared.streaming == before)
+		return;
+	if (c->listener.state_changed != NULL)
+		c->listener.state_changed(c->lctx);
+	r = cam_req_new(c->sys, &cam_op_stream_apply, NULL, NULL);
+	if (r != NULL)
+		cam_req_submit(r);
 }
 
 bool cam_stream_next(const struct camera *c, uint32_t *request, uint8_t arg[8], size_t *arg_len)
@@ -531,23 +518,3 @@ void camera_streaming(struct cam_owner *o, bool enable, bool raw, uint32_t width
 	}
 	cam_req_submit(r);
 }
-
-/* ------------------------------------------------------------------ */
-/* giving back a departed owner's lock */
-
-static void unlock_issue(struct camera *c, struct cam_req *r)
-{
-	if (cam_send(c, r, OMV_OP_CHANNEL_UNLOCK, r->chan, NULL, 0) < 0)
-		cam_req_fail(c, r, CAM_E_INVALID, 0);
-}
-
-static void unlock_finished(struct camera *c, struct cam_req *r)
-{
-	if (c->locks[r->chan] == c->sys)
-		c->locks[r->chan] = NULL;
-}
-
-const struct cam_req_ops cam_op_unlock_for_owner = {
-	.name = "unlock", .issue = unlock_issue, .result = cam_req_finish,
-	.finished = unlock_finished,
-};

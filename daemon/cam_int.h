@@ -3,7 +3,8 @@
  * protocol driving, answers, dispatch, public getters), cam_prog.c (the
  * handshake/resync program and cam events), cam_queue.c (owners,
  * per-owner FIFOs, round-robin choice), cam_ops.c (client operations as
- * small state machines) and cam_fetch.c (the daemon's own work: stdout
+ * small state machines), cam_locks.c (lock books), cam_script.c (runs,
+ * their ends, exec) and cam_fetch.c (the daemon's own work: stdout
  * drain, frame fetch, streaming state). Nothing outside the camera
  * includes this.
  */
@@ -31,6 +32,7 @@ enum {
 	PROG_VERSION = 1u << 4,
 	PROG_SYSINFO = 1u << 5,
 	PROG_STREAM = 1u << 6,	/* bring the cam's streaming in line */
+	PROG_LOCKS = 1u << 7,	/* take the locks owners hold again */
 };
 #define PROG_HANDSHAKE (PROG_SYNC | PROG_GET_CAPS | PROG_SET_CAPS | PROG_CHANNELS | \
 			PROG_VERSION | PROG_SYSINFO | PROG_STREAM)
@@ -44,6 +46,11 @@ enum {
  * a frame waiting on the cam, which writes no new one (and sends no new
  * NOTIFY) until that one is taken. */
 #define CAM_FRAME_POLL_MS 200
+/* Without the events capability the cam is polled this often: fast
+ * enough for every frame while frames are wanted, and about as often as a
+ * cam repeats its stdout NOTIFY otherwise. */
+#define CAM_POLL_STREAM_MS 5
+#define CAM_POLL_IDLE_MS 50
 
 struct cam_req;
 
@@ -144,9 +151,10 @@ struct camera {
 	uint32_t prog_ioreq;	/* the streaming ioctl PROG_STREAM sent */
 	uint8_t prog_ioarg[8];
 	char prog_reason[96];	/* why the program runs (for link_changed) */
+	uint64_t prog_wait_us;	/* a step may not be sent before (cam_now_us) */
 	unsigned resync_failures;
 	uint64_t resync_gen;	/* completed programs */
-	uint64_t reboots;	/* SOFT_REBOOT events */
+	uint64_t reboots;	/* protocol re-inits seen (soft reboots) */
 	uint64_t syncs_sent;	/* SYNCs sent: each released every lock */
 	bool channels_refreshed;
 
@@ -170,7 +178,7 @@ struct camera {
 	bool have_version;
 	struct omv_sysinfo sysinfo;
 	bool have_sysinfo;
-	struct omv_channel_info channels[OMV_CHANNELS_MAX];
+	struct cam_channel channels[OMV_CHANNELS_MAX];
 	size_t nchannels;
 
 	/* owners */
@@ -178,7 +186,11 @@ struct camera {
 	struct cam_owner *rr;	/* served next */
 	struct cam_owner *sys, *out_owner, *frame_owner;	/* internal */
 	TAILQ_HEAD(, cam_req) refused;
-	struct cam_owner *locks[256];
+	struct cam_owner *locks[256];	/* who holds each channel's lock */
+	bool held[256];		/* taken with channel_lock: kept across resyncs */
+	bool relock[256];	/* held, but released by the cam: take it again */
+	uint8_t relock_chan;	/* the LOCK the program sent */
+	unsigned relock_busy;	/* BUSY answers to it so far */
 
 	/* shared state */
 	struct camera_shared shared;
@@ -186,10 +198,15 @@ struct camera {
 	bool stdout_pending, frame_pending;
 	bool frame_poll;	/* the pending fetch is a poll, not a NOTIFY */
 	bool draining, fetching;	/* a drain / fetch request is queued */
-	/* The script ended (stdin event 0); script_running stays true until
-	 * its last stdout is drained (cam_op_script_end). */
+	bool polling;		/* a CHANNEL_POLL request is queued (events off) */
+	uint64_t last_poll_ms;	/* when the last one ended */
+	/* The script ended (stdin event 0, soft reboot); script_running
+	 * stays true until its last stdout is drained (cam_script.c). */
 	bool script_ending;
 	uint64_t script_ends;	/* ends seen, to match a request to its end */
+	uint64_t run_reboots;	/* reboots when the current run began */
+	bool exec_pending;	/* EXEC sent, its run not begun yet */
+	uint64_t exec_run;	/* the run that exec's EXEC began */
 	struct frame *latest;
 	bool release_unconfirmed;	/* latest's UNLOCK not answered yet */
 	struct stdout_log *log;
@@ -202,7 +219,7 @@ struct camera {
 	uint64_t client_turn_us;	/* when a client's request last got the wire */
 	uint64_t read_sent_us;		/* when the last stream READ went out */
 	uint64_t read_bytes_per_ms;	/* stream READ rate measured (cam_fetch.c) */
-	struct event *kick_ev, *deadline_ev, *park_ev, *frame_poll_ev;
+	struct event *kick_ev, *deadline_ev, *park_ev, *poll_ev;
 	uint64_t deadline_armed;	/* the host deadline deadline_ev is set for */
 	uint32_t rng;
 	struct camera_counters counters;
@@ -214,7 +231,6 @@ struct camera {
 void cam_kick(struct camera *c);
 void cam_set_state(struct camera *c, enum link_state st, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void cam_forget_locks(struct camera *c);
 /* Cancel the command on the wire without hearing about it. */
 void cam_host_cancel(struct camera *c);
 int cam_send(struct camera *c, struct cam_req *r, uint8_t opcode, uint8_t chan,
@@ -240,9 +256,13 @@ bool cam_wants_frames(const struct camera *c);
 
 /* cam_prog.c */
 void cam_prog_request(struct camera *c, unsigned steps, const char *reason);
-/* Issue the next step; false when the program ended instead. */
+/* Issue the next step; true when one was sent or the program ended,
+ * false when the next step must wait (prog_wait_us). */
 bool cam_prog_issue(struct camera *c);
 void cam_prog_result(struct camera *c);
+/* The cam re-initialised its protocol (a soft reboot, seen or found out):
+ * resync, refresh, and the running script ended. */
+void cam_reinit_seen(struct camera *c, const char *reason);
 void cam_handle_events(struct camera *c);
 /* A NOTIFY on chan: what it asks the daemon to do next. */
 void cam_note_notify(struct camera *c, uint8_t chan);
@@ -253,6 +273,9 @@ void cam_owner_destroy(struct cam_owner *o);
 struct cam_req *cam_req_new(struct cam_owner *o, const struct cam_req_ops *ops,
 			    cam_done_fn done, void *arg);
 void cam_req_submit(struct cam_req *r);
+/* The same with a copy of the caller's bytes in r->buf (refused when
+ * they cannot be copied). */
+void cam_req_submit_copy(struct cam_req *r, const void *data, size_t len);
 /* End r with err from the loop (bad arguments, full queue). */
 void cam_req_refuse(struct cam_req *r, int err);
 void cam_req_finish(struct camera *c, struct cam_req *r, const struct cam_reply *rep);
@@ -263,14 +286,37 @@ void cam_fail_all(struct camera *c, bool keep_waiters);
 void cam_deliver_refused(struct camera *c);
 uint64_t cam_park_deadline(struct camera *c);
 
-/* cam_fetch.c */
-extern const struct cam_req_ops cam_op_drain, cam_op_fetch, cam_op_stream_apply,
-	cam_op_unlock_for_owner;
-/* stdin event 0: drain the script's last stdout, then announce its end. */
+/* cam_locks.c */
+/* The cam released every lock (SYNC, soft reboot): the daemon's own are
+ * forgotten, the owners' are taken again by the program (PROG_LOCKS). */
+void cam_locks_released(struct camera *c);
+/* The link is gone: every lock is, and holders are told why. */
+void cam_locks_drop(struct camera *c, const char *reason);
+/* PROG_LOCKS: 1 a LOCK was sent, 0 wait until prog_wait_us, 2 nothing
+ * left to take, -1 could not send. */
+int cam_relock_issue(struct camera *c, uint64_t now_us);
+void cam_relock_result(struct camera *c);
+/* The lock is the daemon's until an UNLOCK it sends is answered. */
+void cam_unlock_for_daemon(struct camera *c, uint8_t chan);
+
+/* cam_script.c */
+/* stdin event 1: a run begins (unless exec's answer began it already). */
+void cam_script_started(struct camera *c);
+/* The script ended: drain its last stdout, then announce its end. */
 void cam_script_ending(struct camera *c);
-/* Announce a pending end now (a new script started first). */
+/* Announce a pending end now. */
 void cam_script_ended(struct camera *c);
+/* The link is gone: the script is no longer ours to follow. */
+void cam_script_lost(struct camera *c);
+
+/* cam_fetch.c */
+extern const struct cam_req_ops cam_op_drain, cam_op_fetch, cam_op_stream_apply;
+/* A stdout drain step (SIZE, then READ while there is data). */
+void cam_drain_issue(struct camera *c, struct cam_req *r);
+void cam_drain_result(struct camera *c, struct cam_req *r, const struct cam_reply *rep);
 void cam_fetch_maybe_start(struct camera *c);
+/* Events off: ask the cam which channels have data (CHANNEL_POLL). */
+void cam_poll_start(struct camera *c);
 /* Next ioctl that brings the cam's streaming in line; false when none. */
 bool cam_stream_next(const struct camera *c, uint32_t *request, uint8_t arg[8], size_t *arg_len);
 void cam_stream_applied(struct camera *c, uint32_t request, const uint8_t *arg);

@@ -10,38 +10,11 @@
 
 #include "log.h"
 
-/* How long exec waits for the soft reboot that follows STOP, in
- * command timeouts. */
-#define EXEC_REBOOT_WAIT 3
-
 static void send_or_fail(struct camera *c, struct cam_req *r, uint8_t opcode, uint8_t chan,
 			 const void *payload, size_t len)
 {
 	if (cam_send(c, r, opcode, chan, payload, len) < 0)
 		cam_req_fail(c, r, CAM_E_INVALID, 0);
-}
-
-static void ioctl_or_fail(struct camera *c, struct cam_req *r, uint8_t chan, uint32_t request,
-			  const void *arg, size_t arg_len)
-{
-	if (cam_send_ioctl(c, r, chan, request, arg, arg_len) < 0)
-		cam_req_fail(c, r, CAM_E_INVALID, 0);
-}
-
-/* Copy the caller's bytes into the request and submit it; a request that
- * cannot hold them is refused. */
-static void submit_with_copy(struct cam_req *r, const void *data, size_t len)
-{
-	if (len > 0) {
-		r->buf = malloc(len);
-		if (r->buf == NULL) {
-			cam_req_refuse(r, CAM_E_INVALID);
-			return;
-		}
-		memcpy(r->buf, data, len);
-	}
-	r->len = len;
-	cam_req_submit(r);
 }
 
 /* ------------------------------------------------------------------ */
@@ -69,7 +42,7 @@ static void submit_command(struct cam_owner *o, uint8_t opcode, uint8_t chan,
 		cam_req_refuse(r, CAM_E_INVALID);
 		return;
 	}
-	submit_with_copy(r, payload, len);
+	cam_req_submit_copy(r, payload, len);
 }
 
 /* ------------------------------------------------------------------ */
@@ -104,13 +77,6 @@ static void prog_wait_issue(struct camera *c, struct cam_req *r)
 		cam_prog_request(c, (unsigned)r->length, "requested");
 		return;
 	}
-	if (r->length & PROG_SET_CAPS) {
-		uint8_t caps[OMV_CAPS_SIZE];
-
-		omv_caps_encode(&c->host.caps, caps);
-		cam_req_ok(c, r, caps, sizeof caps);
-		return;
-	}
 	cam_req_ok(c, r, NULL, 0);
 }
 
@@ -128,105 +94,6 @@ static void submit_prog_wait(struct cam_owner *o, unsigned steps, cam_done_fn do
 	r->length = steps;
 	cam_req_submit(r);
 }
-
-/* ------------------------------------------------------------------ */
-/* exec: [STOP, wait for the soft reboot,] RESET, WRITE..., EXEC */
-
-enum { EXEC_START, EXEC_STOPPED, EXEC_WAIT, EXEC_RESET, EXEC_WRITE, EXEC_RUN };
-
-static bool exec_ready(struct camera *c, struct cam_req *r, uint64_t now)
-{
-	if (r->step != EXEC_WAIT)
-		return true;
-	return (c->reboots > r->gen && c->prog == 0) || now >= r->deadline;
-}
-
-static void exec_issue(struct camera *c, struct cam_req *r)
-{
-	uint16_t max = cam_max_payload(c);
-
-	switch (r->step) {
-	case EXEC_START:
-		/* A script whose end is being drained is gone already. */
-		if (c->shared.script_running && !c->script_ending) {
-			r->gen = c->reboots;
-			ioctl_or_fail(c, r, OMV_CHAN_STDIN, OMV_IOCTL_STDIN_STOP, NULL, 0);
-			return;
-		}
-		r->step = EXEC_RESET;
-		break;
-	case EXEC_WAIT:
-		/* No soft reboot in time: the script was not running after
-		 * all (or takes long to die); upload anyway. */
-		if (c->reboots <= r->gen)
-			log_warn("cam %s: no soft reboot after STOP; uploading anyway", c->port);
-		r->deadline = 0;
-		r->step = EXEC_RESET;
-		break;
-	default:
-		break;
-	}
-	/* A soft reboot between RESET and EXEC empties the script buffer:
-	 * start the upload again. */
-	if (r->step != EXEC_RESET && c->reboots != r->gen2)
-		r->step = EXEC_RESET;
-	switch (r->step) {
-	case EXEC_RESET:
-		r->gen2 = c->reboots;
-		r->pos = 0;
-		ioctl_or_fail(c, r, OMV_CHAN_STDIN, OMV_IOCTL_STDIN_RESET, NULL, 0);
-		return;
-	case EXEC_WRITE: {
-		uint8_t buf[OMV_PAYLOAD_LIMIT];
-		uint32_t chunk = (uint32_t)(r->len - r->pos);
-		size_t n;
-
-		if (chunk > (uint32_t)max - OMV_WRITE_HDR_SIZE)
-			chunk = (uint32_t)max - OMV_WRITE_HDR_SIZE;
-		n = omv_write_req_encode(r->pos, r->buf + r->pos, chunk, buf, sizeof buf);
-		r->sent = chunk;
-		send_or_fail(c, r, OMV_OP_CHANNEL_WRITE, OMV_CHAN_STDIN, buf, n);
-		return;
-	}
-	case EXEC_RUN:
-		ioctl_or_fail(c, r, OMV_CHAN_STDIN, OMV_IOCTL_STDIN_EXEC, NULL, 0);
-		return;
-	default:
-		cam_req_fail(c, r, CAM_E_INVALID, 0);
-		return;
-	}
-}
-
-static void exec_result(struct camera *c, struct cam_req *r, const struct cam_reply *rep)
-{
-	if (rep->err != CAM_OK) {
-		cam_req_finish(c, r, rep);
-		return;
-	}
-	switch (r->step) {
-	case EXEC_START:
-		r->step = EXEC_WAIT;
-		r->deadline = cam_now_us() + (uint64_t)c->opt.timeout_ms * EXEC_REBOOT_WAIT * 1000;
-		break;
-	case EXEC_RESET:
-		r->step = r->len > 0 ? EXEC_WRITE : EXEC_RUN;
-		break;
-	case EXEC_WRITE:
-		r->pos += r->sent;
-		if (r->pos >= r->len)
-			r->step = EXEC_RUN;
-		break;
-	case EXEC_RUN:
-		cam_req_ok(c, r, NULL, 0);
-		break;
-	default:
-		break;
-	}
-}
-
-static const struct cam_req_ops op_exec = {
-	.name = "exec", .issue = exec_issue, .result = exec_result, .ready = exec_ready,
-};
 
 /* ------------------------------------------------------------------ */
 /* channel read: [SIZE,] READ */
@@ -264,7 +131,8 @@ static void read_result(struct camera *c, struct cam_req *r, const struct cam_re
 		cam_req_fail(c, r, CAM_E_PROTOCOL, 0);
 		return;
 	}
-	r->length = size;
+	/* More than one answer may hold is read up to what it can. */
+	r->length = size < c->opt.max_response ? size : (uint32_t)c->opt.max_response;
 	r->step = 1;
 }
 
@@ -310,37 +178,10 @@ static const struct cam_req_ops op_write = {
 };
 
 /* ------------------------------------------------------------------ */
-/* locks: owned by the owner that took them */
-
-static void lock_issue(struct camera *c, struct cam_req *r)
-{
-	struct cam_owner *holder = c->locks[r->chan];
-
-	if (holder != NULL && holder != r->owner) {
-		cam_req_fail(c, r, CAM_E_LOCKED, 0);
-		return;
-	}
-	send_or_fail(c, r, r->opcode, r->chan, NULL, 0);
-}
-
-static void lock_result(struct camera *c, struct cam_req *r, const struct cam_reply *rep)
-{
-	if (r->opcode == OMV_OP_CHANNEL_LOCK) {
-		if (rep->err == CAM_OK)
-			c->locks[r->chan] = r->owner;
-	} else if (c->locks[r->chan] == r->owner && rep->err != CAM_E_TIMEOUT &&
-		   rep->err != CAM_E_PROTOCOL) {
-		c->locks[r->chan] = NULL;
-	}
-	cam_req_finish(c, r, rep);
-}
-
-static const struct cam_req_ops op_lock = {
-	.name = "channel_lock", .issue = lock_issue, .result = lock_result,
-};
-
-/* ------------------------------------------------------------------ */
 /* read_profile: LOCK, SHAPE, READ, UNLOCK */
+
+/* The cam refuses a LOCK within 10 ms of the previous one. */
+#define PROFILE_BUSY_WAIT_US 11000
 
 enum { PROF_LOCK, PROF_SHAPE, PROF_READ, PROF_UNLOCK };
 
@@ -349,6 +190,7 @@ static void profile_issue(struct camera *c, struct cam_req *r)
 	uint8_t req[OMV_READ_REQ_SIZE];
 	struct cam_owner *holder = c->locks[OMV_CHAN_PROFILE];
 
+	r->deadline = 0;	/* its wait, if any, is over */
 	/* A SYNC since our LOCK released it on the cam: start over. */
 	if (r->step != PROF_LOCK && r->gen != c->syncs_sent) {
 		r->step = PROF_LOCK;
@@ -385,6 +227,12 @@ static void profile_result(struct camera *c, struct cam_req *r, const struct cam
 
 	switch (r->step) {
 	case PROF_LOCK:
+		/* BUSY is the 10 ms rule (or a record update): asked again
+		 * until the call's time is up, never handed to the caller. */
+		if (rep->err == CAM_E_BUSY && cam_now_us() + PROFILE_BUSY_WAIT_US < r->gen2) {
+			r->deadline = cam_now_us() + PROFILE_BUSY_WAIT_US;
+			return;
+		}
 		if (rep->err != CAM_OK) {
 			cam_req_finish(c, r, rep);
 			return;
@@ -434,8 +282,14 @@ static void profile_result(struct camera *c, struct cam_req *r, const struct cam
 	}
 }
 
+static bool profile_ready(struct camera *c, struct cam_req *r, uint64_t now)
+{
+	return r->deadline == 0 || now >= r->deadline;
+}
+
 static const struct cam_req_ops op_profile = {
 	.name = "read_profile", .issue = profile_issue, .result = profile_result,
+	.ready = profile_ready,
 };
 
 /* ------------------------------------------------------------------ */
@@ -447,9 +301,6 @@ void camera_command(struct cam_owner *o, uint8_t opcode, uint8_t chan,
 	switch (opcode) {
 	case OMV_OP_PROTO_SYNC:
 		camera_resync(o, done, arg);
-		return;
-	case OMV_OP_PROTO_SET_CAPS:
-		camera_update_caps(o, done, arg);
 		return;
 	case OMV_OP_SYS_RESET:
 		camera_reset(o, done, arg);
@@ -467,15 +318,6 @@ void camera_command(struct cam_owner *o, uint8_t opcode, uint8_t chan,
 		submit_command(o, opcode, chan, payload, len, done, arg);
 		return;
 	}
-}
-
-void camera_exec(struct cam_owner *o, const char *script, size_t len, cam_done_fn done, void *arg)
-{
-	struct cam_req *r = cam_req_new(o, &op_exec, done, arg);
-
-	if (r == NULL)
-		return;
-	submit_with_copy(r, script, len);
 }
 
 void camera_stop(struct cam_owner *o, cam_done_fn done, void *arg)
@@ -512,29 +354,7 @@ void camera_channel_write(struct cam_owner *o, uint8_t chan, uint32_t offset,
 		cam_req_refuse(r, CAM_E_INVALID);
 		return;
 	}
-	submit_with_copy(r, data, len);
-}
-
-void camera_channel_lock(struct cam_owner *o, uint8_t chan, cam_done_fn done, void *arg)
-{
-	struct cam_req *r = cam_req_new(o, &op_lock, done, arg);
-
-	if (r == NULL)
-		return;
-	r->opcode = OMV_OP_CHANNEL_LOCK;
-	r->chan = chan;
-	cam_req_submit(r);
-}
-
-void camera_channel_unlock(struct cam_owner *o, uint8_t chan, cam_done_fn done, void *arg)
-{
-	struct cam_req *r = cam_req_new(o, &op_lock, done, arg);
-
-	if (r == NULL)
-		return;
-	r->opcode = OMV_OP_CHANNEL_UNLOCK;
-	r->chan = chan;
-	cam_req_submit(r);
+	cam_req_submit_copy(r, data, len);
 }
 
 void camera_channel_ioctl(struct cam_owner *o, uint8_t chan, uint32_t request,
@@ -557,8 +377,10 @@ void camera_read_profile(struct cam_owner *o, cam_done_fn done, void *arg)
 {
 	struct cam_req *r = cam_req_new(o, &op_profile, done, arg);
 
-	if (r != NULL)
-		cam_req_submit(r);
+	if (r == NULL)
+		return;
+	r->gen2 = cam_now_us() + (uint64_t)o->cam->opt.timeout_ms * 1000;	/* BUSY until */
+	cam_req_submit(r);
 }
 
 void camera_resync(struct cam_owner *o, cam_done_fn done, void *arg)
@@ -596,7 +418,3 @@ void camera_boot(struct cam_owner *o, cam_done_fn done, void *arg)
 	submit_noreply(o, OMV_OP_SYS_BOOT, done, arg);
 }
 
-void camera_want_frames(struct cam_owner *o, bool want)
-{
-	o->want_frames = want;
-}

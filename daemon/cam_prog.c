@@ -38,11 +38,25 @@ void cam_prog_request(struct camera *c, unsigned steps, const char *reason)
 	cam_kick(c);
 }
 
+/* A request that timed out waits for its retry while the resync goes on;
+ * when the cam stays silent through this many SYNCs as well, it has
+ * waited long enough (a single lost SYNC on a lossy link is no reason). */
+#define SILENT_RESYNCS 2
+
 static void prog_failed(struct camera *c, const char *what)
 {
 	char reason[160];
 
 	c->resync_failures++;
+	if (c->res_code == OMV_ERR_TIMEOUT && c->retry != NULL &&
+	    (c->resync_failures >= SILENT_RESYNCS || c->resync_failures > c->opt.max_retry)) {
+		struct cam_reply rep = { .err = CAM_E_TIMEOUT };
+		struct cam_req *r = c->retry;
+
+		c->retry = NULL;
+		r->retried = false;
+		r->ops->result(c, r, &rep);
+	}
 	if (c->resync_failures > c->opt.max_retry) {
 		snprintf(reason, sizeof reason, "no answer after %u resyncs (%s)",
 			 c->opt.max_retry, what);
@@ -93,7 +107,6 @@ static void negotiated_caps(const struct camera *c, struct omv_caps *caps)
 		caps->max_payload = OMV_MIN_PAYLOAD;
 }
 
-/* Issue the next step of the program; false when nothing was sent. */
 bool cam_prog_issue(struct camera *c)
 {
 	uint64_t now = cam_now();
@@ -108,7 +121,7 @@ bool cam_prog_issue(struct camera *c)
 		switch (step) {
 		case PROG_SYNC:
 			cam_set_state(c, LINK_SYNCING, "%s", c->prog_reason);
-			cam_forget_locks(c);	/* the cam releases them on SYNC */
+			cam_locks_released(c);	/* the cam releases them on SYNC */
 			c->syncs_sent++;
 			c->host_cancelling = true;
 			omv_host_sync(&c->host, now, timeout);
@@ -137,6 +150,16 @@ bool cam_prog_issue(struct camera *c)
 		case PROG_SYSINFO:
 			rc = omv_host_command(&c->host, OMV_OP_SYS_INFO, 0, NULL, 0, now,
 					      timeout, NULL, 0);
+			break;
+		case PROG_LOCKS:
+			rc = cam_relock_issue(c, cam_now_us());
+			if (rc == 0)
+				return false;
+			if (rc == 2) {
+				c->prog &= ~step;
+				continue;
+			}
+			rc = rc < 0 ? -1 : 0;
 			break;
 		case PROG_STREAM:
 			if (!cam_stream_next(c, &c->prog_ioreq, c->prog_ioarg, &arg_len)) {
@@ -167,7 +190,7 @@ bool cam_prog_issue(struct camera *c)
 		return true;
 	}
 	prog_done(c);
-	return false;
+	return true;
 }
 
 void cam_prog_result(struct camera *c)
@@ -175,10 +198,17 @@ void cam_prog_result(struct camera *c)
 	unsigned step = c->prog_step;
 	const uint8_t *p = c->res_data;
 	size_t n = c->res_len;
-	struct omv_channel_info list[OMV_CHANNELS_MAX];
+	struct cam_channel list[OMV_CHANNELS_MAX];
 	size_t count;
 
 	c->prog_step = 0;
+	if (step == PROG_LOCKS && (c->res_code == OMV_OK ||
+				   (c->res_code == OMV_ERR_NAK && c->res_status != OMV_ST_CHECKSUM &&
+				    c->res_status != OMV_ST_SEQUENCE &&
+				    c->res_status != OMV_ST_TIMEOUT))) {
+		cam_relock_result(c);
+		return;		/* the bit stays until no lock is left to take */
+	}
 	if (c->res_code != OMV_OK) {
 		bool optional = step == PROG_VERSION || step == PROG_SYSINFO || step == PROG_STREAM;
 		char what[96];
@@ -199,6 +229,9 @@ void cam_prog_result(struct camera *c)
 			snprintf(what, sizeof what, "NAK %s", omv_status_name(c->res_status));
 		else
 			snprintf(what, sizeof what, "%s", omv_result_name(c->res_code));
+		/* The cam lost our sequence: it re-initialised since the SYNC. */
+		if (c->res_code == OMV_ERR_NAK && c->res_status == OMV_ST_SEQUENCE)
+			cam_reinit_seen(c, what);
 		prog_failed(c, what);
 		return;
 	}
@@ -211,8 +244,7 @@ void cam_prog_result(struct camera *c)
 		c->cam_caps_known = true;
 		break;
 	case PROG_CHANNELS:
-		memset(list, 0, sizeof list);	/* compared whole below */
-		if (omv_channel_list_decode(list, OMV_CHANNELS_MAX, &count, p, n) < 0) {
+		if (camera_channel_list_decode(list, OMV_CHANNELS_MAX, &count, p, n) < 0) {
 			prog_failed(c, "bad CHANNEL_LIST answer");
 			return;
 		}
@@ -239,11 +271,17 @@ void cam_prog_result(struct camera *c)
 /* ------------------------------------------------------------------ */
 /* events */
 
+void cam_reinit_seen(struct camera *c, const char *reason)
+{
+	c->reboots++;
+	cam_locks_released(c);
+	cam_prog_request(c, PROG_RESYNC | PROG_REINIT, reason);
+	cam_script_ending(c);
+}
+
 /* The cam re-initialised its protocol: what was on the wire is lost. */
 static void soft_reboot(struct camera *c)
 {
-	c->reboots++;
-	cam_forget_locks(c);
 	if (c->inflight != INF_NONE) {
 		cam_host_cancel(c);
 		if (c->inflight == INF_REQ && c->cur != NULL)
@@ -255,7 +293,7 @@ static void soft_reboot(struct camera *c)
 		c->prog_step = 0;
 		c->result_ready = false;
 	}
-	cam_prog_request(c, PROG_RESYNC | PROG_REINIT, "soft reboot");
+	cam_reinit_seen(c, "soft reboot");
 }
 
 void cam_note_notify(struct camera *c, uint8_t chan)
@@ -291,16 +329,10 @@ static void handle_event(struct camera *c, const struct cam_event *e)
 	if (e->opcode != OMV_OP_CHANNEL_EVENT)
 		return;
 	if (e->chan == OMV_CHAN_STDIN && e->code != OMV_EV_NOTIFY) {
-		if (e->code != OMV_EV_STDIN_STARTED) {
+		if (e->code == OMV_EV_STDIN_STARTED)
+			cam_script_started(c);
+		else
 			cam_script_ending(c);	/* announced once stdout is drained */
-			return;
-		}
-		cam_script_ended(c);	/* the previous end comes first */
-		if (!c->shared.script_running) {
-			c->shared.script_running = true;
-			if (c->listener.state_changed != NULL)
-				c->listener.state_changed(c->lctx);
-		}
 	} else if (e->code == OMV_EV_NOTIFY) {
 		cam_note_notify(c, e->chan);
 	}

@@ -68,9 +68,13 @@ void cam_owner_destroy(struct cam_owner *o)
 	if (c->rr == o)
 		c->rr = TAILQ_NEXT(o, entry);
 	TAILQ_REMOVE(&c->owners, o, entry);
-	for (size_t i = 0; i < 256; i++)
-		if (c->locks[i] == o)
+	for (size_t i = 0; i < 256; i++) {
+		if (c->locks[i] == o) {
 			c->locks[i] = NULL;
+			c->held[i] = false;
+			c->relock[i] = false;
+		}
+	}
 	free(o);
 }
 
@@ -87,21 +91,12 @@ void camera_owner_free(struct cam_owner *o)
 	if (o == NULL)
 		return;
 	c = o->cam;
-	was_streaming = o->streaming;
+	was_streaming = o->streaming || o->want_frames;
 	/* Locks it holds pass to the daemon until the cam confirms the
 	 * unlock, so nobody else can take a lock the cam still holds. */
-	for (unsigned i = 0; i < 256; i++) {
-		struct cam_req *r;
-
-		if (c->locks[i] != o)
-			continue;
-		c->locks[i] = c->sys;
-		r = cam_req_new(c->sys, &cam_op_unlock_for_owner, NULL, NULL);
-		if (r != NULL) {
-			r->chan = (uint8_t)i;
-			cam_req_submit(r);
-		}
-	}
+	for (unsigned i = 0; i < 256; i++)
+		if (c->locks[i] == o)
+			cam_unlock_for_daemon(c, (uint8_t)i);
 	o->streaming = false;
 	o->want_frames = false;
 	cam_owner_destroy(o);
@@ -161,6 +156,20 @@ void cam_req_submit(struct cam_req *r)
 		o->nreqs++;
 	}
 	cam_kick(c);
+}
+
+void cam_req_submit_copy(struct cam_req *r, const void *data, size_t len)
+{
+	if (len > 0) {
+		r->buf = malloc(len);
+		if (r->buf == NULL) {
+			cam_req_refuse(r, CAM_E_INVALID);
+			return;
+		}
+		memcpy(r->buf, data, len);
+	}
+	r->len = len;
+	cam_req_submit(r);
 }
 
 void cam_req_finish(struct camera *c, struct cam_req *r, const struct cam_reply *rep)
@@ -252,6 +261,8 @@ uint64_t cam_park_deadline(struct camera *c)
 	struct cam_owner *o;
 	uint64_t best = 0;
 
+	if (c->prog_running && c->prog_wait_us > cam_now_us())
+		best = c->prog_wait_us;
 	TAILQ_FOREACH(o, &c->owners, entry) {
 		struct cam_req *r = TAILQ_FIRST(&o->reqs);
 

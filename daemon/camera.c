@@ -19,6 +19,7 @@
 #include "frame.h"
 #include "log.h"
 #include "stdout_log.h"
+#include "utf8.h"
 
 static void host_write(void *ctx, const uint8_t *buf, size_t len);
 static void host_done(void *ctx, const struct omv_result *res);
@@ -303,11 +304,6 @@ uint8_t *cam_take_result(struct camera *c)
 /* ------------------------------------------------------------------ */
 /* link life */
 
-void cam_forget_locks(struct camera *c)
-{
-	memset(c->locks, 0, sizeof c->locks);
-}
-
 /* Everything that belonged to the link that just went away. */
 static void link_gone(struct camera *c, const char *reason)
 {
@@ -332,18 +328,13 @@ static void link_gone(struct camera *c, const char *reason)
 	c->prog_running = false;
 	c->established = false;
 	c->ready_since = 0;
-	c->draining = c->fetching = false;
+	c->draining = c->fetching = c->polling = false;
 	c->stdout_pending = c->frame_pending = false;
 	/* Whatever runs on the cam when it comes back, we will hear of it;
-	 * a stale "running" would make exec wait for a soft reboot. */
-	c->script_ending = false;
-	if (c->shared.script_running) {
-		c->shared.script_running = false;
-		if (c->listener.state_changed != NULL)
-			c->listener.state_changed(c->lctx);
-	}
+	 * a stale "running" would make exec wait for an end. */
+	cam_script_lost(c);
 	c->ev_count = 0;
-	cam_forget_locks(c);
+	cam_locks_drop(c, "the cam link was lost");
 	evtimer_del(c->deadline_ev);
 	if (was_up || strcmp(reason, c->last_down) != 0)
 		log_warn("cam %s: link down: %s", c->port, reason);
@@ -365,7 +356,6 @@ static void link_up(void *ctx)
 
 	omv_host_reset(&c->host);
 	memset(&c->cam_stream, 0, sizeof c->cam_stream);
-	cam_forget_locks(c);
 	c->resync_failures = 0;
 	cam_set_state(c, LINK_OPENING, "port %s opened", c->port);
 	cam_prog_request(c, PROG_HANDSHAKE, "connect");
@@ -426,9 +416,9 @@ static void req_result(struct camera *c, struct cam_req *r)
 		else
 			snprintf(what, sizeof what, "%s", omv_result_name(c->res_code));
 		/* NAK SEQUENCE is what a cam that soft-rebooted unseen (its
-		 * event lost) answers: treat it like the event. */
+		 * event lost, or events off) answers: treat it like the event. */
 		if (c->res_code == OMV_ERR_NAK && c->res_status == OMV_ST_SEQUENCE)
-			cam_prog_request(c, PROG_RESYNC | PROG_REINIT, "NAK SEQUENCE");
+			cam_reinit_seen(c, "NAK SEQUENCE");
 		else
 			cam_prog_request(c, PROG_RESYNC, c->res_code == OMV_ERR_TIMEOUT ? "timeout" :
 					 c->res_code == OMV_ERR_PROTOCOL ? "unexpected answer" :
@@ -454,15 +444,8 @@ static void req_result(struct camera *c, struct cam_req *r)
 	if (r == NULL) {
 		/* Its owner left while it was on the wire; a lock it got
 		 * must not stay taken on the cam. */
-		if (c->res_code == OMV_OK && c->sent_op == OMV_OP_CHANNEL_LOCK) {
-			struct cam_req *u = cam_req_new(c->sys, &cam_op_unlock_for_owner, NULL, NULL);
-
-			c->locks[c->sent_chan] = c->sys;
-			if (u != NULL) {
-				u->chan = c->sent_chan;
-				cam_req_submit(u);
-			}
-		}
+		if (c->res_code == OMV_OK && c->sent_op == OMV_OP_CHANNEL_LOCK)
+			cam_unlock_for_daemon(c, c->sent_chan);
 		return;
 	}
 	r->retried = false;
@@ -520,7 +503,8 @@ static void dispatch(struct camera *c)
 		if (c->inflight != INF_NONE || c->result_ready || !cam_link_is_open(c->link))
 			return;
 		if (c->prog_running) {
-			cam_prog_issue(c);
+			if (!cam_prog_issue(c))
+				return;	/* a step waits for its time */
 			continue;
 		}
 		if (!c->established)
@@ -541,18 +525,28 @@ static void dispatch(struct camera *c)
 	log_err("cam %s: dispatcher made no progress", c->port);
 }
 
-static void arm_frame_poll(struct camera *c)
+/* With events, a fetch is tried now and then while frames are wanted;
+ * without, the cam is asked what it has (CHANNEL_POLL) at a steady pace. */
+static void arm_poll(struct camera *c)
 {
-	uint64_t due = c->last_fetch_ms + CAM_FRAME_POLL_MS, now = cam_now();
+	uint64_t due, now = cam_now();
 	struct timeval tv = { 0, 0 };
+	bool idle;
 
-	if (!c->established || c->fetching || c->frame_pending || !cam_wants_frames(c)) {
-		evtimer_del(c->frame_poll_ev);
+	if (!c->host.caps.events) {
+		idle = !c->polling;
+		due = c->last_poll_ms + (cam_wants_frames(c) ? CAM_POLL_STREAM_MS : CAM_POLL_IDLE_MS);
+	} else {
+		idle = !c->fetching && !c->frame_pending && cam_wants_frames(c);
+		due = c->last_fetch_ms + CAM_FRAME_POLL_MS;
+	}
+	if (!c->established || !idle) {
+		evtimer_del(c->poll_ev);
 		return;
 	}
 	if (due > now)
 		tv.tv_usec = (suseconds_t)(due - now) * 1000;
-	evtimer_add(c->frame_poll_ev, &tv);
+	evtimer_add(c->poll_ev, &tv);
 }
 
 static void run(struct camera *c)
@@ -564,7 +558,7 @@ static void run(struct camera *c)
 	dispatch(c);
 	arm_deadline(c);
 	arm_park(c);
-	arm_frame_poll(c);
+	arm_poll(c);
 }
 
 static void on_kick(evutil_socket_t fd, short what, void *arg)
@@ -572,12 +566,16 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 	run(arg);
 }
 
-static void on_frame_poll(evutil_socket_t fd, short what, void *arg)
+static void on_poll(evutil_socket_t fd, short what, void *arg)
 {
 	struct camera *c = arg;
 
-	c->frame_pending = true;
-	c->frame_poll = true;
+	if (!c->host.caps.events) {
+		cam_poll_start(c);
+	} else {
+		c->frame_pending = true;
+		c->frame_poll = true;
+	}
 	run(c);
 }
 
@@ -613,15 +611,15 @@ struct camera *camera_new(struct event_base *base, const struct camera_options *
 	c->kick_ev = event_new(base, -1, 0, on_kick, c);
 	c->deadline_ev = evtimer_new(base, on_deadline, c);
 	c->park_ev = evtimer_new(base, on_kick, c);
-	c->frame_poll_ev = evtimer_new(base, on_frame_poll, c);
+	c->poll_ev = evtimer_new(base, on_poll, c);
 	if (c->port == NULL || c->log == NULL || c->kick_ev == NULL ||
-	    c->deadline_ev == NULL || c->park_ev == NULL || c->frame_poll_ev == NULL ||
+	    c->deadline_ev == NULL || c->park_ev == NULL || c->poll_ev == NULL ||
 	    omv_host_init(&c->host, &host_ops, c, o->max_response) < 0) {
 		stdout_log_free(c->log);
 		if (c->kick_ev) event_free(c->kick_ev);
 		if (c->deadline_ev) event_free(c->deadline_ev);
 		if (c->park_ev) event_free(c->park_ev);
-		if (c->frame_poll_ev) event_free(c->frame_poll_ev);
+		if (c->poll_ev) event_free(c->poll_ev);
 		free(c->port);
 		free(c);
 		return NULL;
@@ -701,7 +699,7 @@ void camera_free(struct camera *c)
 	event_free(c->kick_ev);
 	event_free(c->deadline_ev);
 	event_free(c->park_ev);
-	event_free(c->frame_poll_ev);
+	event_free(c->poll_ev);
 	free(c->port);
 	free(c);
 }
@@ -720,6 +718,11 @@ enum link_state camera_state(const struct camera *c)
 	return c->state;
 }
 
+size_t camera_max_response(const struct camera *c)
+{
+	return c->opt.max_response;
+}
+
 const char *camera_port(const struct camera *c)
 {
 	return c->port;
@@ -727,12 +730,12 @@ const char *camera_port(const struct camera *c)
 
 const struct omv_version *camera_version(const struct camera *c)
 {
-	return c->established && c->have_version ? &c->version : NULL;
+	return c->have_version ? &c->version : NULL;
 }
 
 const struct omv_sysinfo *camera_sysinfo(const struct camera *c)
 {
-	return c->established && c->have_sysinfo ? &c->sysinfo : NULL;
+	return c->have_sysinfo ? &c->sysinfo : NULL;
 }
 
 const struct omv_caps *camera_caps(const struct camera *c)
@@ -740,13 +743,31 @@ const struct omv_caps *camera_caps(const struct camera *c)
 	return c->established ? &c->host.caps : NULL;
 }
 
-size_t camera_channels(const struct camera *c, const struct omv_channel_info **list)
+int camera_channel_list_decode(struct cam_channel *out, size_t max, size_t *count,
+			       const uint8_t *p, size_t n)
+{
+	struct omv_channel_info list[OMV_CHANNELS_MAX];
+
+	if (max > OMV_CHANNELS_MAX)
+		max = OMV_CHANNELS_MAX;
+	if (omv_channel_list_decode(list, max, count, p, n) < 0)
+		return -1;
+	for (size_t i = 0; i < *count; i++) {
+		memset(&out[i], 0, sizeof out[i]);	/* compared whole */
+		out[i].id = list[i].id;
+		out[i].flags = list[i].flags;
+		utf8_repair(list[i].name, out[i].name, sizeof out[i].name);
+	}
+	return 0;
+}
+
+size_t camera_channels(const struct camera *c, const struct cam_channel **list)
 {
 	*list = c->channels;
 	return c->established ? c->nchannels : 0;
 }
 
-const struct omv_channel_info *camera_channel_by_name(const struct camera *c, const char *name)
+const struct cam_channel *camera_channel_by_name(const struct camera *c, const char *name)
 {
 	if (!c->established)
 		return NULL;
@@ -756,7 +777,7 @@ const struct omv_channel_info *camera_channel_by_name(const struct camera *c, co
 	return NULL;
 }
 
-const struct omv_channel_info *camera_channel_by_id(const struct camera *c, uint8_t id)
+const struct cam_channel *camera_channel_by_id(const struct camera *c, uint8_t id)
 {
 	if (!c->established)
 		return NULL;

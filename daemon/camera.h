@@ -20,6 +20,7 @@
 struct event_base;
 struct frame;
 struct stdout_log;
+struct cam_owner;
 
 enum link_state {
 	LINK_CLOSED,		/* no port; retrying with backoff */
@@ -76,8 +77,11 @@ struct camera_listener {
 	void (*stdout_data)(void *ctx, const char *text, size_t len);
 	/* A new frame was fetched; take a frame_ref() to keep it. */
 	void (*frame)(void *ctx, struct frame *f);
-	/* Shared cam state changed (streaming, raw, script running). */
+	/* Shared cam state changed (streaming, raw, script running, run). */
 	void (*state_changed)(void *ctx);
+	/* A lock the owner held could not be kept (the cam released it and
+	 * would not give it back, the channel went, the link was lost). */
+	void (*lock_lost)(void *ctx, struct cam_owner *owner, uint8_t chan, const char *reason);
 };
 
 struct camera *camera_new(struct event_base *base, const struct camera_options *o,
@@ -87,15 +91,31 @@ void camera_free(struct camera *c);
 void camera_reopen(struct camera *c);	/* SIGHUP: close and reopen the port */
 
 enum link_state camera_state(const struct camera *c);
+/* The bound on one reassembled answer (max_response). */
+size_t camera_max_response(const struct camera *c);
 const char *camera_port(const struct camera *c);
 
-/* Cached after the handshake; NULL / 0 while not ready. */
+/* Cached by the last handshake, kept while the link is down; NULL
+ * before the first. */
 const struct omv_version *camera_version(const struct camera *c);
 const struct omv_sysinfo *camera_sysinfo(const struct camera *c);
+/* Cached after the handshake; NULL / 0 while not ready. */
 const struct omv_caps *camera_caps(const struct camera *c);
-size_t camera_channels(const struct camera *c, const struct omv_channel_info **list);
-const struct omv_channel_info *camera_channel_by_name(const struct camera *c, const char *name);
-const struct omv_channel_info *camera_channel_by_id(const struct camera *c, uint8_t id);
+/* A channel as clients see it: its name with invalid UTF-8 repaired
+ * (each bad byte U+FFFD), so that it can be listed and asked for. */
+#define CAM_CHANNEL_NAME_MAX (3 * OMV_CHANNEL_NAME_MAX)
+struct cam_channel {
+	uint8_t id;
+	uint8_t flags;
+	char name[CAM_CHANNEL_NAME_MAX + 1];
+};
+size_t camera_channels(const struct camera *c, const struct cam_channel **list);
+const struct cam_channel *camera_channel_by_name(const struct camera *c, const char *name);
+const struct cam_channel *camera_channel_by_id(const struct camera *c, uint8_t id);
+/* The cam's channel list decoded into the same form; -1 if it does not
+ * decode. */
+int camera_channel_list_decode(struct cam_channel *out, size_t max, size_t *count,
+			       const uint8_t *p, size_t n);
 
 struct camera_counters {
 	uint64_t sent, received, checksum, sequence, duplicates, events, timeouts;
@@ -108,11 +128,12 @@ void camera_counters(const struct camera *c, struct camera_counters *out);
 
 /* Shared cam state, as the daemon set it. */
 struct camera_shared {
-	bool streaming;		/* on while any owner asked for it */
+	bool streaming;		/* on while any owner asked for it or wants frames */
 	bool raw;
 	uint32_t raw_width, raw_height;
-	bool script_running;	/* stdin event 1; false once the ended script's
+	bool script_running;	/* a run began; false once the ended script's
 				 * stdout is drained (after its soft reboot) */
+	uint64_t run;		/* id of the latest run, 0 before the first */
 };
 void camera_shared_state(const struct camera *c, struct camera_shared *out);
 
@@ -125,26 +146,32 @@ void camera_shared_state(const struct camera *c, struct camera_shared *out);
 struct cam_owner *camera_owner_new(struct camera *c);
 void camera_owner_free(struct cam_owner *o);
 
-/* Any opcode, raw (send_command): the reply is the response payload. */
+/* Any opcode, raw (send_command): the reply is the response payload.
+ * PROTO_SYNC, SYS_RESET, SYS_BOOT, CHANNEL_LOCK and CHANNEL_UNLOCK run
+ * the daemon's own resync, reset, boot and lock books instead. */
 void camera_command(struct cam_owner *o, uint8_t opcode, uint8_t chan,
 		    const void *payload, size_t len, cam_done_fn done, void *arg);
 
-/* The seed API's composite operations. */
+/* The openmv package's composite operations. exec's reply data is the
+ * run id (a uint64_t) of the script it started. */
 void camera_exec(struct cam_owner *o, const char *script, size_t len, cam_done_fn done, void *arg);
 void camera_stop(struct cam_owner *o, cam_done_fn done, void *arg);
-/* Streaming stays on while any owner has it enabled; raw/resolution are
- * the last caller's. */
+/* Streaming stays on while any owner has it enabled (or wants frames);
+ * raw/resolution are the last caller's. */
 void camera_streaming(struct cam_owner *o, bool enable, bool raw, uint32_t width,
 		      uint32_t height, cam_done_fn done, void *arg);
-/* length UINT32_MAX: whatever CHANNEL_SIZE says is available. */
+/* length UINT32_MAX: whatever CHANNEL_SIZE says is available, up to
+ * max_response; an explicit length above it is CAM_E_TOO_BIG. */
 void camera_channel_read(struct cam_owner *o, uint8_t chan, uint32_t offset, uint32_t length,
 			 cam_done_fn done, void *arg);
 /* Split into (max_payload - 8)-byte chunks with increasing offsets. */
 void camera_channel_write(struct cam_owner *o, uint8_t chan, uint32_t offset,
 			  const void *data, size_t len, cam_done_fn done, void *arg);
-/* Locks belong to the owner; CAM_E_LOCKED if another owner holds it. */
+/* Locks belong to the owner, across the cam's resyncs and soft reboots
+ * (or lock_lost says otherwise); CAM_E_LOCKED if another owner holds it. */
 void camera_channel_lock(struct cam_owner *o, uint8_t chan, cam_done_fn done, void *arg);
 void camera_channel_unlock(struct cam_owner *o, uint8_t chan, cam_done_fn done, void *arg);
+bool camera_owner_holds(const struct cam_owner *o, uint8_t chan);
 void camera_channel_ioctl(struct cam_owner *o, uint8_t chan, uint32_t request,
 			  const void *arg_bytes, size_t arg_len, cam_done_fn done, void *arg);
 /* LOCK, SHAPE, READ, UNLOCK of the profile channel; reply = raw records,
@@ -157,8 +184,9 @@ void camera_update_channels(struct cam_owner *o, cam_done_fn done, void *arg);
 void camera_reset(struct cam_owner *o, cam_done_fn done, void *arg);
 void camera_boot(struct cam_owner *o, cam_done_fn done, void *arg);
 
-/* The owner wants every frame pushed (frame subscription). Frames are
- * fetched on stream NOTIFY while any owner wants them or has streaming on. */
+/* The owner wants every frame pushed (frame subscription): a streaming
+ * wish like streaming(true), withdrawn with want false or when the owner
+ * goes. Frames are fetched while any owner has such a wish. */
 void camera_want_frames(struct cam_owner *o, bool want);
 
 /* Newest frame held, or NULL; borrowed (frame_ref() to keep it). */

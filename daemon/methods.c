@@ -1,6 +1,7 @@
 /* Method lookup, request checks common to all methods, parameter helpers. */
 #include "methods.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,6 +197,17 @@ int param_channel_id(struct rpc_call *call, json_t *params, uint8_t *out)
 	return 0;
 }
 
+void call_protocol_error(struct rpc_call *call, const char *fmt, ...)
+{
+	char text[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	call_error(call, RPC_PROTOCOL, text, json_pack("{s:s}", "name", "UNEXPECTED"));
+}
+
 void done_null(void *arg, const struct cam_reply *r)
 {
 	struct rpc_call *call = arg;
@@ -234,7 +246,7 @@ json_t *json_base64(const uint8_t *data, size_t len, bool empty_is_null)
 
 const char *channel_name(struct camera *cam, uint8_t chan)
 {
-	const struct omv_channel_info *ch = cam != NULL ? camera_channel_by_id(cam, chan) : NULL;
+	const struct cam_channel *ch = cam != NULL ? camera_channel_by_id(cam, chan) : NULL;
 
 	if (ch != NULL)
 		return ch->name;
@@ -253,8 +265,9 @@ json_t *shared_state_json(const struct camera_shared *sh)
 {
 	json_t *res = sh->raw ? json_pack("[i, i]", sh->raw_width, sh->raw_height) : json_null();
 
-	return json_pack("{s:b, s:b, s:o, s:b}", "streaming", sh->streaming, "raw", sh->raw,
-			 "resolution", res, "script_running", sh->script_running);
+	return json_pack("{s:b, s:b, s:o, s:b, s:o}", "streaming", sh->streaming, "raw", sh->raw,
+			 "resolution", res, "script_running", sh->script_running, "run",
+			 sh->run != 0 ? json_integer((json_int_t)sh->run) : json_null());
 }
 
 json_t *topics_json(unsigned topics)

@@ -42,6 +42,16 @@ struct camera *call_camera(const struct rpc_call *call);
 bool require_link(struct rpc_call *call);
 struct cam_owner *call_owner(const struct rpc_call *call);
 
+/* stdout through the client's own cursor (methods_script.c): the bytes
+ * waiting for it, and at most max of them taken (malloc'd; NULL when out
+ * of memory), bytes that left the history counted as missed. */
+size_t client_stdout_available(struct rpc_call *call);
+char *client_stdout_take(struct rpc_call *call, size_t max, size_t *len);
+
+/* -32005 for an answer of the cam that does not decode. */
+void call_protocol_error(struct rpc_call *call, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Completions for cam operations whose result is null; the second also
  * announces the shared state, which the operation changed. */
 void done_null(void *arg, const struct cam_reply *r);

@@ -62,18 +62,20 @@ static void m_status(struct rpc_call *call, json_t *params)
 				    "clients", s->nclients));
 }
 
-static json_t *client_json(struct rpc_client *c)
+static json_t *client_json(struct rpc_client *c, bool self)
 {
 	json_t *locks = json_array();
 
-	for (unsigned ch = 0; ch < 256; ch++)
-		if (client_has_lock(c, (uint8_t)ch))
+	/* The camera's books: one holder per lock, whatever happened. */
+	for (unsigned ch = 0; ch < 256 && c->owner != NULL; ch++)
+		if (camera_owner_holds(c->owner, (uint8_t)ch))
 			json_array_append_new(locks, json_integer(ch));
-	return json_pack("{s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
-			 "id", (json_int_t)c->id, "name", c->name,
+	return json_pack("{s:I, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+			 "id", (json_int_t)c->id, "self", self, "name", c->name,
 			 "calls", (json_int_t)c->stats.calls, "errors", (json_int_t)c->stats.errors,
 			 "frames_sent", (json_int_t)c->stats.frames_sent,
 			 "frames_dropped", (json_int_t)c->stats.frames_dropped,
+			 "stdout_missed", (json_int_t)c->stats.stdout_missed,
 			 "bytes_in", (json_int_t)c->stats.bytes_in,
 			 "bytes_out", (json_int_t)c->stats.bytes_out,
 			 "queued_bytes", (json_int_t)rpc_client_queued(c),
@@ -87,16 +89,16 @@ static void m_clients(struct rpc_call *call, json_t *params)
 
 	TAILQ_FOREACH(c, &call->client->server->clients, link)
 		if (!c->closing)
-			json_array_append_new(list, client_json(c));
+			json_array_append_new(list, client_json(c, c == call->client));
 	call_result(call, list);
 }
 
+/* version and system_info answer from what the last handshake cached,
+ * also while the link is down. */
 static void m_version(struct rpc_call *call, json_t *params)
 {
-	const struct omv_version *v = camera_version(call_camera(call));
+	const struct omv_version *v = call_camera(call) ? camera_version(call_camera(call)) : NULL;
 
-	if (!require_link(call))
-		return;
 	if (v == NULL) {
 		call_error(call, RPC_NOT_CONNECTED, "cam not connected", NULL);
 		return;
@@ -108,12 +110,10 @@ static void m_version(struct rpc_call *call, json_t *params)
 
 static void m_system_info(struct rpc_call *call, json_t *params)
 {
-	const struct omv_sysinfo *si = camera_sysinfo(call_camera(call));
+	const struct omv_sysinfo *si = call_camera(call) ? camera_sysinfo(call_camera(call)) : NULL;
 	uint32_t caps;
 	json_t *o;
 
-	if (!require_link(call))
-		return;
 	if (si == NULL) {
 		call_error(call, RPC_NOT_CONNECTED, "cam not connected", NULL);
 		return;
@@ -166,7 +166,7 @@ static void device_stats_done(void *arg, const struct cam_reply *r)
 		return;
 	}
 	if (omv_stats_decode(&st, r->data, r->len) < 0) {
-		call_errorf(call, RPC_PROTOCOL, "PROTO_STATS answer of %zu bytes", r->len);
+		call_protocol_error(call, "PROTO_STATS answer of %zu bytes", r->len);
 		return;
 	}
 	call_result(call, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",

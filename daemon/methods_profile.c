@@ -1,28 +1,36 @@
 /* Profiler methods: no-ops (null) on a cam without a profile channel. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "methods.h"
 #include "rpc.h"
 
-static const struct omv_channel_info *profile_channel(struct rpc_call *call)
+static const struct cam_channel *profile_channel(struct rpc_call *call)
 {
 	return camera_channel_by_name(call_camera(call), "profile");
 }
 
 static void profile_ioctl(struct rpc_call *call, uint8_t chan, uint32_t request,
-			  const uint32_t *args, unsigned nargs)
+			  const uint32_t *args, unsigned nargs, cam_done_fn done)
 {
 	uint8_t bytes[8];
 
 	for (unsigned i = 0; i < nargs; i++)
 		omv_put_u32(bytes + 4 * i, args[i]);
-	camera_channel_ioctl(call_owner(call), chan, request, bytes, 4 * nargs, done_null,
-			     call);
+	camera_channel_ioctl(call_owner(call), chan, request, bytes, 4 * nargs, done, call);
+}
+
+/* The PMU counters of the cam; 0 when it has none. */
+static unsigned pmu_counters(struct rpc_call *call)
+{
+	const struct omv_sysinfo *si = camera_sysinfo(call_camera(call));
+
+	return si != NULL ? omv_sysinfo_pmu_eventcnt(si) : 0;
 }
 
 static void m_profiler_mode(struct rpc_call *call, json_t *params)
 {
-	const struct omv_channel_info *ch;
+	const struct cam_channel *ch;
 	bool exclusive;
 	uint32_t arg;
 
@@ -35,18 +43,53 @@ static void m_profiler_mode(struct rpc_call *call, json_t *params)
 		return;
 	}
 	arg = exclusive;
-	profile_ioctl(call, ch->id, OMV_IOCTL_PROFILE_MODE, &arg, 1);
+	profile_ioctl(call, ch->id, OMV_IOCTL_PROFILE_MODE, &arg, 1, done_null);
+}
+
+/*
+ * RESET clears the counters and restores the default event of every
+ * counter; then each counter i gets event config[i] (call->text holds the
+ * ids, call->kind their count, call->u32 the next one to set).
+ */
+static void reset_step_done(void *arg, const struct cam_reply *r)
+{
+	struct rpc_call *call = arg;
+	uint32_t args[2];
+
+	if (r->err != CAM_OK) {
+		call_cam_error(call, r);
+		return;
+	}
+	if (call->u32 >= (uint32_t)call->kind) {
+		call_result(call, json_null());
+		return;
+	}
+	args[0] = call->u32;
+	memcpy(&args[1], call->text + sizeof args[1] * call->u32, sizeof args[1]);
+	call->u32++;
+	profile_ioctl(call, call->chan, OMV_IOCTL_PROFILE_SET_EVENT, args, 2, reset_step_done);
 }
 
 static void m_profiler_reset(struct rpc_call *call, json_t *params)
 {
-	const struct omv_channel_info *ch;
-	json_t *config = json_object_get(params, "config");
+	const struct cam_channel *ch;
+	json_t *config = json_object_get(params, "config"), *v;
+	uint32_t *ids;
+	size_t i;
 
 	if (config != NULL && !json_is_null(config) && !json_is_array(config)) {
 		call_error(call, RPC_INVALID_PARAMS, "invalid params: 'config' must be a list or null",
 			   NULL);
 		return;
+	}
+	json_array_foreach(config, i, v) {
+		if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+		    json_integer_value(v) > UINT32_MAX) {
+			call_errorf(call, RPC_INVALID_PARAMS,
+				    "invalid params: config[%zu] must be an event id (0..%u)", i,
+				    UINT32_MAX);
+			return;
+		}
 	}
 	if (!require_link(call))
 		return;
@@ -55,13 +98,29 @@ static void m_profiler_reset(struct rpc_call *call, json_t *params)
 		call_result(call, json_null());
 		return;
 	}
-	profile_ioctl(call, ch->id, OMV_IOCTL_PROFILE_RESET, NULL, 0);
+	if (json_array_size(config) > pmu_counters(call)) {
+		call_errorf(call, RPC_INVALID_PARAMS,
+			    "invalid params: 'config' has %zu event ids, the cam has %u counters",
+			    json_array_size(config), pmu_counters(call));
+		return;
+	}
+	ids = calloc(json_array_size(config) + 1, sizeof *ids);
+	if (ids == NULL) {
+		call_error(call, RPC_INTERNAL_ERROR, "out of memory", NULL);
+		return;
+	}
+	json_array_foreach(config, i, v)
+		ids[i] = (uint32_t)json_integer_value(v);
+	call->text = (char *)ids;	/* freed with the call */
+	call->kind = (int)json_array_size(config);
+	call->u32 = 0;
+	call->chan = ch->id;
+	profile_ioctl(call, ch->id, OMV_IOCTL_PROFILE_RESET, NULL, 0, reset_step_done);
 }
 
 static void m_profiler_event(struct rpc_call *call, json_t *params)
 {
-	const struct omv_channel_info *ch;
-	const struct omv_sysinfo *si;
+	const struct cam_channel *ch;
 	unsigned counters;
 	int64_t counter, event;
 	uint32_t args[2];
@@ -71,8 +130,7 @@ static void m_profiler_event(struct rpc_call *call, json_t *params)
 	    !require_link(call))
 		return;
 	ch = profile_channel(call);
-	si = camera_sysinfo(call_camera(call));
-	counters = si != NULL ? omv_sysinfo_pmu_eventcnt(si) : 0;
+	counters = pmu_counters(call);
 	if (ch == NULL || counters == 0) {
 		call_result(call, json_null());	/* no profiler or no PMU: nothing to bind */
 		return;
@@ -85,7 +143,7 @@ static void m_profiler_event(struct rpc_call *call, json_t *params)
 	}
 	args[0] = (uint32_t)counter;
 	args[1] = (uint32_t)event;
-	profile_ioctl(call, ch->id, OMV_IOCTL_PROFILE_SET_EVENT, args, 2);
+	profile_ioctl(call, ch->id, OMV_IOCTL_PROFILE_SET_EVENT, args, 2, done_null);
 }
 
 static json_t *record_json(const struct omv_profile_record *rec)
@@ -123,9 +181,9 @@ static void read_profile_done(void *arg, const struct cam_reply *r)
 		return;
 	}
 	if (r->len % size != 0) {
-		call_errorf(call, RPC_PROTOCOL,
-			    "profile data of %zu bytes is not a whole number of %zu-byte records",
-			    r->len, size);
+		call_protocol_error(call,
+				    "profile data of %zu bytes is not a whole number of %zu-byte records",
+				    r->len, size);
 		return;
 	}
 	list = json_array();
@@ -133,7 +191,7 @@ static void read_profile_done(void *arg, const struct cam_reply *r)
 		struct omv_profile_record rec;
 		if (omv_profile_record_decode(&rec, nevents, r->data + off, size) < 0) {
 			json_decref(list);
-			call_error(call, RPC_PROTOCOL, "profile record does not decode", NULL);
+			call_protocol_error(call, "profile record does not decode");
 			return;
 		}
 		json_array_append_new(list, record_json(&rec));

@@ -3,6 +3,8 @@
 
 #include "methods.h"
 #include "rpc.h"
+#include "rpc_server.h"
+#include "stdout_log.h"
 
 static int topic_bit(const char *name)
 {
@@ -52,6 +54,9 @@ static void m_subscribe(struct rpc_call *call, json_t *params)
 	if (param_topics(call, params, &topics) < 0 ||
 	    param_frame_format(call, params, "none", true, &enc) < 0)
 		return;
+	/* Notifications start with the output of the latest run so far. */
+	if ((topics & TOPIC_STDOUT) && !(c->topics & TOPIC_STDOUT) && call_camera(call) != NULL)
+		c->stdout_sent = stdout_log_reader_start(camera_stdout(call_camera(call)));
 	c->topics |= topics;
 	if (topics & TOPIC_FRAME) {
 		c->frame_enc = enc;
@@ -59,6 +64,9 @@ static void m_subscribe(struct rpc_call *call, json_t *params)
 			camera_want_frames(c->owner, true);
 	}
 	call_result(call, topics_json(c->topics));
+	/* The output its cursor has not passed yet: the running script's. */
+	if (topics & TOPIC_STDOUT)
+		rpc_notify_client_writable(c);
 }
 
 static void m_unsubscribe(struct rpc_call *call, json_t *params)

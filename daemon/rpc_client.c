@@ -354,7 +354,12 @@ void call_cam_error(struct rpc_call *call, const struct cam_reply *r)
 		break;
 	case CAM_E_NO_CHANNEL: call_error(call, RPC_NO_CHANNEL, msg, NULL); break;
 	case CAM_E_BUSY: call_error(call, RPC_BUSY, msg, NULL); break;
-	case CAM_E_PROTOCOL: call_error(call, RPC_PROTOCOL, msg, NULL); break;
+	case CAM_E_PROTOCOL:	/* status 0: no NAK, an answer that made no sense */
+		call_error(call, RPC_PROTOCOL, msg,
+			   r->status != 0 ? json_pack("{s:i, s:s}", "status", r->status, "name",
+						      omv_status_name(r->status))
+					  : json_pack("{s:s}", "name", "UNEXPECTED"));
+		break;
 	case CAM_E_INVALID: call_error(call, RPC_INVALID_PARAMS, msg, NULL); break;
 	case CAM_E_TOO_BIG: call_error(call, RPC_RESPONSE_TOO_LARGE, msg, NULL); break;
 	case CAM_E_LOCKED: call_error(call, RPC_LOCKED, msg, NULL); break;
@@ -518,6 +523,7 @@ static void client_write_cb(struct bufferevent *bev, void *arg)
 		rpc_client_send_shared(c, l);
 		shared_line_unref(l);
 	}
+	rpc_notify_client_writable(c);
 	maybe_resume(c);
 	check_drained(c);
 }
@@ -593,7 +599,7 @@ struct rpc_client *rpc_client_new(struct rpc_server *s, int fd)
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	if (s->cam != NULL) {
 		c->owner = camera_owner_new(s->cam);
-		c->stdout_cursor = stdout_log_end(camera_stdout(s->cam));
+		c->stdout_cursor = stdout_log_reader_start(camera_stdout(s->cam));
 	}
 	TAILQ_INSERT_TAIL(&s->clients, c, link);
 	s->nclients++;
@@ -637,6 +643,7 @@ void rpc_client_free(struct rpc_client *c)
 		slot_free(slot);
 	}
 	shared_line_unref(c->pending_frame);
+	shared_line_unref(c->state_held);
 	event_free(c->input_ev);
 	event_free(c->free_ev);
 	bufferevent_free(c->bev);

@@ -76,6 +76,7 @@ struct client_event {
 
 struct client_stats {
 	uint64_t calls, errors, frames_sent, frames_dropped, bytes_in, bytes_out;
+	uint64_t stdout_missed;	/* stdout bytes that left the history unread */
 };
 
 struct rpc_client {
@@ -100,11 +101,13 @@ struct rpc_client {
 
 	unsigned topics;		/* enum client_topic bits */
 	enum frame_encoding frame_enc;
-	uint64_t stdout_cursor;
+	uint64_t stdout_cursor;		/* next stdout byte read_stdout returns */
+	uint64_t stdout_sent;		/* next stdout byte to notify */
+	bool stdout_behind;		/* stdout notifications wait for room */
+	struct shared_line *state_held;	/* state to send after that stdout */
 	uint64_t last_frame;		/* newest frame number read_frame returned */
 	struct client_event events[CLIENT_EVENTS_MAX];
 	unsigned ev_head, ev_count;
-	uint8_t locks[32];		/* bitmap of channel ids this client locked */
 	struct shared_line *pending_frame;	/* newest frame waiting for room */
 	struct client_stats stats;
 };
@@ -131,17 +134,5 @@ void call_errorf(struct rpc_call *call, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Map a failed cam request to its JSON-RPC error. */
 void call_cam_error(struct rpc_call *call, const struct cam_reply *r);
-
-static inline bool client_has_lock(const struct rpc_client *c, uint8_t chan)
-{
-	return c->locks[chan / 8] & (1u << (chan % 8));
-}
-static inline void client_set_lock(struct rpc_client *c, uint8_t chan, bool held)
-{
-	if (held)
-		c->locks[chan / 8] |= (uint8_t)(1u << (chan % 8));
-	else
-		c->locks[chan / 8] &= (uint8_t)~(1u << (chan % 8));
-}
 
 #endif

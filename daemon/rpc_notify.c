@@ -1,7 +1,9 @@
 /*
  * From camera callbacks to clients: the notification of each topic is
  * serialised once and the same bytes are queued for every subscriber;
- * a frame is encoded once per encoding some subscriber asked for.
+ * a frame is encoded once per encoding some subscriber asked for; stdout
+ * goes to each subscriber from its own cursor into the history, whole
+ * characters of one run per line, as fast as the client takes it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #include "rpc.h"
 #include "rpc_client.h"
 #include "rpc_server.h"
+#include "stdout_log.h"
 #include "utf8.h"
 
 static bool has_subscriber(struct rpc_server *s, unsigned topic)
@@ -26,27 +29,184 @@ static bool has_subscriber(struct rpc_server *s, unsigned topic)
 	return false;
 }
 
+/* One notification line; params stolen. NULL (logged) when it cannot be built. */
+static struct shared_line *note_line(const char *method, json_t *params)
+{
+	json_t *msg = rpc_notification(method, params);
+	struct shared_line *line = msg != NULL ? shared_line_new(msg) : NULL;
+
+	json_decref(msg);
+	if (line == NULL)
+		log_err("cannot build a %s notification", method);
+	return line;
+}
+
 /* Sends method(params) to every client subscribed to topic; params stolen. */
 static void notify_topic(struct rpc_server *s, unsigned topic, const char *method, json_t *params)
 {
 	struct rpc_client *c;
 	struct shared_line *line;
-	json_t *msg;
 
 	if (!has_subscriber(s, topic)) {
 		json_decref(params);
 		return;
 	}
-	msg = rpc_notification(method, params);
-	line = msg != NULL ? shared_line_new(msg) : NULL;
-	json_decref(msg);
-	if (line == NULL) {
-		log_err("cannot build a %s notification", method);
+	line = note_line(method, params);
+	if (line == NULL)
 		return;
-	}
 	TAILQ_FOREACH(c, &s->clients, link)
 		if (c->topics & topic)
 			rpc_client_send_shared(c, line);
+	shared_line_unref(line);
+}
+
+/* ---- stdout: every subscriber from its own cursor into the history ---- */
+
+/* Text of one stdout notification at most. */
+#define STDOUT_NOTE_MAX 16384
+
+/*
+ * ADAPTER: until the client object offers rpc_client_has_room(), room is
+ * what the frame path uses: queued output at or below the soft limit.
+ */
+static bool stdout_room(const struct rpc_client *c)
+{
+	return !c->closing && rpc_client_queued(c) <= c->server->opt.soft_limit;
+}
+
+/* One notification's worth of a client's stdout backlog, as the text and
+ * run the line will carry; *len 0 when nothing can be sent now. While the
+ * script runs, a character whose last bytes have not arrived waits. */
+struct stdout_piece {
+	uint64_t from, to, missed, run;
+	size_t len;
+	char text[STDOUT_NOTE_MAX];
+};
+
+static void stdout_piece_take(const struct stdout_log *log, bool live, uint64_t from,
+			      struct stdout_piece *p)
+{
+	bool run_done;
+
+	p->from = p->to = from;
+	p->len = stdout_log_read_run(log, &p->to, p->text, sizeof p->text, &p->missed, &p->run,
+				     &run_done);
+	if (p->len > 0 && !run_done && (live || p->to < stdout_log_end(log))) {
+		size_t hold = utf8_incomplete_tail(p->text, p->len);
+
+		p->len -= hold;
+		p->to -= hold;
+	}
+}
+
+static struct shared_line *stdout_line(const struct stdout_piece *p)
+{
+	return note_line("stdout", json_pack("{s:o, s:o}", "text",
+					     utf8_json_string(p->text, p->len), "run",
+					     p->run != 0 ? json_integer((json_int_t)p->run)
+							 : json_null()));
+}
+
+/*
+ * Sends a client what it has not had of stdout, while it has room. The
+ * pieces of the clients at the same cursor are the same: the last one
+ * built is kept in *last and shared. Returns true when the client is
+ * level with the history (a state held for it may go now).
+ */
+static bool stdout_push(struct rpc_server *s, struct rpc_client *c, struct stdout_piece *last,
+			struct shared_line **last_line)
+{
+	const struct stdout_log *log = camera_stdout(s->cam);
+	struct camera_shared sh;
+
+	camera_shared_state(s->cam, &sh);
+	while (stdout_room(c)) {
+		if (*last_line == NULL || last->from != c->stdout_sent) {
+			shared_line_unref(*last_line);
+			*last_line = NULL;
+			stdout_piece_take(log, sh.script_running, c->stdout_sent, last);
+			if (last->len == 0)
+				return true;
+			*last_line = stdout_line(last);
+			if (*last_line == NULL)
+				return true;
+		}
+		c->stats.stdout_missed += last->missed;
+		c->stdout_sent = last->to;
+		rpc_client_send_shared(c, *last_line);
+	}
+	return false;
+}
+
+/* Pushes a client's stdout; a state held back for it goes once its
+ * stdout has all been sent. */
+static void stdout_push_then_state(struct rpc_server *s, struct rpc_client *c,
+				   struct stdout_piece *last, struct shared_line **last_line)
+{
+	c->stdout_behind = !stdout_push(s, c, last, last_line);
+	if (!c->stdout_behind && c->state_held != NULL) {
+		rpc_client_send_shared(c, c->state_held);
+		shared_line_unref(c->state_held);
+		c->state_held = NULL;
+	}
+}
+
+static void stdout_push_all(struct rpc_server *s)
+{
+	struct stdout_piece *last = malloc(sizeof *last);
+	struct shared_line *line = NULL;
+	struct rpc_client *c;
+
+	if (last == NULL)
+		return;
+	TAILQ_FOREACH(c, &s->clients, link) {
+		if (!c->closing && (c->topics & TOPIC_STDOUT))
+			stdout_push_then_state(s, c, last, &line);
+	}
+	shared_line_unref(line);
+	free(last);
+}
+
+void rpc_notify_client_writable(struct rpc_client *c)
+{
+	struct stdout_piece *last;
+	struct shared_line *line = NULL;
+
+	if (c->closing || !(c->topics & TOPIC_STDOUT) || c->server->cam == NULL)
+		return;
+	last = malloc(sizeof *last);
+	if (last == NULL)
+		return;
+	stdout_push_then_state(c->server, c, last, &line);
+	shared_line_unref(line);
+	free(last);
+}
+
+/* The state goes to each subscriber after the stdout it has not had yet:
+ * "script ended" must not overtake the script's last output. */
+static void send_state(struct rpc_server *s, json_t *params)
+{
+	struct shared_line *line;
+	struct rpc_client *c;
+
+	if (!has_subscriber(s, TOPIC_STATE)) {
+		json_decref(params);
+		return;
+	}
+	line = note_line("state", params);
+	if (line == NULL)
+		return;
+	TAILQ_FOREACH(c, &s->clients, link) {
+		if (c->closing || !(c->topics & TOPIC_STATE))
+			continue;
+		if ((c->topics & TOPIC_STDOUT) && c->stdout_behind) {
+			shared_line_unref(c->state_held);	/* the latest state wins */
+			line->refs++;
+			c->state_held = line;
+		} else {
+			rpc_client_send_shared(c, line);
+		}
+	}
 	shared_line_unref(line);
 }
 
@@ -60,11 +220,12 @@ void rpc_server_announce_state(struct rpc_server *s)
 	if (s->announced_valid && sh.streaming == s->announced.streaming &&
 	    sh.raw == s->announced.raw && sh.raw_width == s->announced.raw_width &&
 	    sh.raw_height == s->announced.raw_height &&
-	    sh.script_running == s->announced.script_running)
+	    sh.script_running == s->announced.script_running && sh.run == s->announced.run)
 		return;
 	s->announced = sh;
 	s->announced_valid = true;
-	notify_topic(s, TOPIC_STATE, "state", shared_state_json(&sh));
+	stdout_push_all(s);	/* the output before the state, whole at an end */
+	send_state(s, shared_state_json(&sh));
 }
 
 static void on_link_changed(void *ctx, enum link_state st, const char *reason)
@@ -93,12 +254,27 @@ static void on_event(void *ctx, uint8_t chan, uint8_t opcode, uint16_t code)
 
 static void on_stdout(void *ctx, const char *text, size_t len)
 {
-	struct rpc_server *s = ctx;
+	stdout_push_all(ctx);
+}
 
-	if (!has_subscriber(s, TOPIC_STDOUT))
+/* A lock its holder believed it had: the daemon could not keep it. */
+static void on_lock_lost(void *ctx, struct cam_owner *owner, uint8_t chan, const char *reason)
+{
+	struct rpc_server *s = ctx;
+	struct rpc_client *c;
+
+	TAILQ_FOREACH(c, &s->clients, link) {
+		struct shared_line *line;
+
+		if (c->owner != owner || c->closing)
+			continue;
+		line = note_line("lock", json_pack("{s:i, s:b, s:s}", "channel", chan, "held", 0,
+						    "reason", reason));
+		if (line != NULL)
+			rpc_client_send_shared(c, line);
+		shared_line_unref(line);
 		return;
-	notify_topic(s, TOPIC_STDOUT, "stdout", json_pack("{s:o}", "text",
-							  utf8_json_string(text, len)));
+	}
 }
 
 /* The bytes a frame line of this encoding carries; the encoding may fall
@@ -191,6 +367,7 @@ static const struct camera_listener server_listener = {
 	.event = on_event,
 	.channels_changed = NULL,
 	.stdout_data = on_stdout,
+	.lock_lost = on_lock_lost,
 	.frame = on_frame,
 	.state_changed = on_state_changed,
 };

@@ -76,5 +76,7 @@ void rpc_server_free(struct rpc_server *s);
 void rpc_server_client_gone(struct rpc_server *s);
 /* Announce the shared state on `state` when it differs from the last one. */
 void rpc_server_announce_state(struct rpc_server *s);
+/* A client's output drained: send it the stdout that waited for room. */
+void rpc_notify_client_writable(struct rpc_client *c);
 
 #endif

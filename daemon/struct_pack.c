@@ -144,12 +144,13 @@ int struct_pack(const char *fmt, const json_t *args, uint8_t **out, size_t *out_
 		return -1;
 	}
 
+	/* No prefix packs like the openmv package, which prefixes '<'. */
 	switch (*p) {
 	case '@': p++; break;
 	case '=': native = false; p++; break;
-	case '<': native = false; little = true; p++; break;
 	case '>': case '!': native = false; little = false; p++; break;
-	default: break;
+	case '<': p++; /* fall through */
+	default: native = false; little = true; break;
 	}
 
 	while (*p != '\0') {

@@ -1,7 +1,9 @@
 /*
  * A subset of Python's struct.pack for channel_ioctl arguments: byte-order
  * prefixes @ = < > !, codes x b B ? h H i I l L q Q f d with repeat
- * counts, values taken from a JSON array.
+ * counts, values taken from a JSON array. Without a prefix the format is
+ * packed as with '<' (little-endian, standard sizes, no alignment), as
+ * the openmv package does.
  */
 #ifndef OMVD_STRUCT_PACK_H
 #define OMVD_STRUCT_PACK_H

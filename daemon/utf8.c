@@ -78,6 +78,26 @@ json_t *utf8_json_string(const char *text, size_t len)
 	return s;
 }
 
+void utf8_repair(const char *text, char *out, size_t cap)
+{
+	const uint8_t *p = (const uint8_t *)text;
+	size_t len = strlen(text), i = 0, o = 0;
+
+	while (i < len) {
+		size_t k = utf8_seq_len(p + i, len - i);
+		const void *from = k > 0 ? (const void *)(p + i) : "\xEF\xBF\xBD";
+		size_t n = k > 0 ? k : 3;
+
+		if (o + n + 1 > cap)
+			break;
+		memcpy(out + o, from, n);
+		o += n;
+		i += k > 0 ? k : 1;
+	}
+	if (cap > 0)
+		out[o] = '\0';
+}
+
 size_t utf8_incomplete_tail(const char *text, size_t len)
 {
 	const uint8_t *p = (const uint8_t *)text;

@@ -220,7 +220,7 @@ static void test_errors(void)
 	TCHECK(data == NULL && len == 0);
 	TCHECK(omv_client_error_code(c) == -32000);
 	TCHECK(strcmp(omv_client_error_message(c), "cam not connected") == 0);
-	TCHECK(omv_client_exec(c, "print(1)") == OMV_RPC_CAM_ERROR);
+	TCHECK(omv_client_exec(c, "print(1)", NULL) == OMV_RPC_CAM_ERROR);
 	TCHECK(strcmp(omv_client_error_message(c), "cam error") == 0);
 	TCHECK(json_integer_value(json_object_get(omv_client_error_data(c), "status")) == 3);
 	TCHECK(omv_client_call(c, "no_such_method", NULL, NULL) == OMV_RPC_METHOD_NOT_FOUND);
@@ -456,7 +456,7 @@ static void script_flood(struct fake *f)
 	id = fake_expect(f, "exec", &params);
 	TCHECK(strlen(json_string_value(json_object_get(params, "script"))) == BIG_SCRIPT);
 	json_decref(params);
-	fake_sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":null}", id);
+	fake_sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":12}", id);
 }
 
 static void test_flood(void)
@@ -465,6 +465,7 @@ static void test_flood(void)
 	struct log l = { 0 };
 	omv_client *c;
 	char *script = malloc(BIG_SCRIPT + 1);
+	uint64_t run = 0;
 
 	memset(script, '#', BIG_SCRIPT);
 	script[BIG_SCRIPT] = '\0';
@@ -472,7 +473,8 @@ static void test_flood(void)
 	fake_run(&f, script_flood, NULL);
 	c = connect_to(&f);
 	omv_client_on_notify(c, on_note, &l);
-	TCHECKF(omv_client_exec(c, script) == 0, "%s", omv_client_error_message(c));
+	TCHECKF(omv_client_exec(c, script, &run) == 0, "%s", omv_client_error_message(c));
+	TCHECK(run == 12);
 	TCHECK(l.notes == FLOOD_NOTES);
 	free(script);
 	omv_client_free(c);
@@ -604,8 +606,8 @@ static void script_typed(struct fake *f)
 	json_decref(p);
 	fake_sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"Zm9v\"}", id);
 	id = fake_expect(f, "channel_list", NULL);
-	fake_sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":[{\"id\":1,\"name\":\"stdin\","
-		   "\"flags\":3},{\"id\":4,\"name\":\"ticks\",\"flags\":1}]}", id);
+	fake_sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"4\":{\"name\":\"ticks\","
+		   "\"flags\":1},\"1\":{\"name\":\"stdin\",\"flags\":3}}}", id);
 	id = fake_expect(f, "subscribe", &p);
 	TCHECK(json_array_size(json_object_get(p, "topics")) == 2);
 	TCHECK(strcmp(json_string_value(json_object_get(p, "frame_format")), "none") == 0);
@@ -629,8 +631,15 @@ static void script_typed(struct fake *f)
 	id = fake_expect(f, "channel_shape", NULL);
 	fake_sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":[12,48]}", id);
 	id = fake_expect(f, "read_stdout", NULL);
-	fake_sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":{\"text\":\"hello\\n\","
-		   "\"missed\":7}}", id);
+	fake_sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"hello\\n\"}", id);
+	id = fake_expect(f, "read_stdout", NULL);
+	fake_sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":null}", id);
+	id = fake_expect(f, "channel_ioctl", &p);
+	TCHECK(strcmp(json_string_value(json_object_get(p, "fmt")), "I") == 0);
+	json_decref(p);
+	fake_sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":true}", id);
+	id = fake_expect(f, "channel_ioctl", NULL);
+	fake_sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"AQI=\"}", id);
 }
 
 static void test_typed(void)
@@ -647,8 +656,8 @@ static void test_typed(void)
 	bool written;
 	int id;
 	char *text;
-	uint64_t missed;
 	uint32_t *shape;
+	json_t *args;
 
 	fake_init(&f);
 	fake_run(&f, script_typed, NULL);
@@ -674,7 +683,7 @@ static void test_typed(void)
 	free(data);
 	TCHECK(omv_client_channel_list(c, &chans, &n) == 0);
 	TCHECK(n == 2 && chans[1].id == 4 && strcmp(chans[1].name, "ticks") == 0);
-	TCHECK(chans[0].flags == 3);
+	TCHECK(chans[0].id == 1 && chans[0].flags == 3);
 	free(chans);
 	TCHECK(omv_client_subscribe(c, topics, NULL) == 0);
 	TCHECK(omv_client_get_channel_id(c, "ticks", &id) == 0 && id == 4);
@@ -685,9 +694,17 @@ static void test_typed(void)
 	TCHECK(omv_client_channel_shape(c, 9, &shape, &n) == 0);
 	TCHECK(n == 2 && shape[0] == 12 && shape[1] == 48);
 	free(shape);
-	TCHECK(omv_client_read_stdout(c, &text, &missed) == 0);
-	TCHECK(text && strcmp(text, "hello\n") == 0 && missed == 7);
+	TCHECK(omv_client_read_stdout(c, &text) == 0);
+	TCHECK(text && strcmp(text, "hello\n") == 0);
 	free(text);
+	TCHECK(omv_client_read_stdout(c, &text) == 0 && text == NULL);
+	args = json_pack("[i]", 1);
+	TCHECK(omv_client_channel_ioctl(c, 4, 0, "I", args, &data, &n) == 0);
+	TCHECK(data == NULL && n == 0);
+	TCHECK(omv_client_channel_ioctl(c, 4, 1, NULL, NULL, &data, &n) == 0);
+	TCHECK(n == 2 && data[0] == 1 && data[1] == 2);
+	free(data);
+	json_decref(args);
 	omv_client_free(c);
 	fake_done(&f);
 }

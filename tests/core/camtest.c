@@ -53,8 +53,16 @@ static void on_state(void *ctx)
 	((struct t *)ctx)->state_changed++;
 }
 
+static void on_lock_lost(void *ctx, struct cam_owner *owner, uint8_t chan, const char *reason)
+{
+	struct t *t = ctx;
+
+	t->locks_lost++;
+	t->lost_chan = chan;
+}
+
 const struct camera_listener ct_listener = {
-	on_link, on_event, on_channels, on_stdout, on_frame, on_state,
+	on_link, on_event, on_channels, on_stdout, on_frame, on_state, on_lock_lost,
 };
 
 bool is_ready(void *arg)

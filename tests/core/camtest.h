@@ -26,6 +26,8 @@ struct t {
 	char reasons[256][128];
 	int nstates;
 	int channels_changed, state_changed, events;
+	int locks_lost;		/* lock_lost calls, the last for lost_chan */
+	uint8_t lost_chan;
 	char out[8192];
 	size_t out_len;
 	uint64_t frames[256];

@@ -328,7 +328,7 @@ static void scenario_faults(void)
 	o = camera_owner_new(t.cam);
 	memset(c, 0, sizeof c);
 	for (int i = 0; i < 60; i++) {
-		const struct omv_channel_info *ch;
+		const struct cam_channel *ch;
 
 		CHECK(tu_run_until(t.base, is_ready, &t, WAIT_MS * 2));
 		ch = camera_channel_by_name(t.cam, "stdout");

@@ -499,6 +499,21 @@ json_t *h_next_notification(struct h_conn *c, const char *method, unsigned timeo
 	}
 }
 
+json_t *h_next_any(struct h_conn *c, unsigned timeout_ms)
+{
+	json_t *msg = json_array_get(c->stash, 0);
+
+	if (msg != NULL) {
+		json_incref(msg);
+		json_array_remove(c->stash, 0);
+		return msg;
+	}
+	msg = h_recv(c, timeout_ms);
+	CHECKF(msg == NULL || json_object_get(msg, "method") != NULL,
+	       "a reply where a notification was due");
+	return msg;
+}
+
 bool h_wait_until(bool (*cond)(void *arg), void *arg, unsigned timeout_ms)
 {
 	uint64_t deadline = h_now_ms() + timeout_ms;

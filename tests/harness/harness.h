@@ -73,6 +73,9 @@ json_t *h_result(struct h_conn *c, const char *method, json_t *params);
 int h_error_code(struct h_conn *c, const char *method, json_t *params);
 /* Next notification with this method name within timeout_ms, or NULL. */
 json_t *h_next_notification(struct h_conn *c, const char *method, unsigned timeout_ms);
+/* Next notification of any method, in arrival order (those kept while
+ * waiting for replies first), within timeout_ms, or NULL. */
+json_t *h_next_any(struct h_conn *c, unsigned timeout_ms);
 
 /* Poll cond(arg) every few ms until true or timeout; returns its last value. */
 bool h_wait_until(bool (*cond)(void *arg), void *arg, unsigned timeout_ms);

@@ -49,7 +49,7 @@ bool cu_wait_stdout(struct h_conn *c, const char *needle, unsigned ms)
 
 	for (;;) {
 		json_t *r = h_result(c, "read_stdout", NULL);
-		const char *text = json_string_value(json_object_get(r, "text"));
+		const char *text = json_string_value(r);
 		if (text != NULL) {
 			size_t n = strlen(all);
 			all = realloc(all, n + strlen(text) + 1);

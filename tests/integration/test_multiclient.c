@@ -240,10 +240,9 @@ static void test_stdout_pollers(void)
 		       seen_len[0], seen_len[1], elen);
 		for (int k = 0; k < 2; k++) {
 			json_t *r = h_result(conns[k], "read_stdout", NULL);
-			const char *text = json_string_value(json_object_get(r, "text"));
+			const char *text = json_string_value(r);
 
-			CHECKF(cu_int(r, "missed") == 0, "client %d missed %lld bytes", k,
-			       (long long)cu_int(r, "missed"));
+			CHECK(text != NULL || json_is_null(r));
 			if (text != NULL) {
 				size_t n = strlen(text);
 
@@ -258,6 +257,15 @@ static void test_stdout_pollers(void)
 	for (int k = 0; k < 2; k++) {
 		CHECKF(memcmp(seen[k], expected, elen) == 0, "client %d saw:\n%s", k, seen[k]);
 		free(seen[k]);
+	}
+	{
+		json_t *list = h_result(a, "clients", NULL), *e;
+		size_t i;
+
+		json_array_foreach(list, i, e)
+			CHECKF(cu_int(e, "stdout_missed") == 0, "client %lld missed %lld bytes",
+			       (long long)cu_int(e, "id"), (long long)cu_int(e, "stdout_missed"));
+		json_decref(list);
 	}
 	free(script);
 	free(expected);
@@ -599,7 +607,7 @@ static void test_leave_mid_call(pid_t omvd)
 	for (int i = 0; i < LEAVERS; i++) {
 		one_leaver(exec_line, i);
 		r = h_result(obs, "channel_list", NULL);
-		CHECK(json_array_size(r) >= 3);
+		CHECK(json_object_size(r) >= 3);
 		json_decref(r);
 	}
 	/* The cam is still usable by everyone: a script runs and prints. */

@@ -37,25 +37,11 @@ static void check_records(json_t *list, const int64_t ids[PMU_EVENTS], bool excl
 	}
 }
 
-/* read_profile locks the channel; the cam may say BUSY (-32004: try again). */
+/* read_profile locks the channel; when the cam says BUSY (a LOCK within
+ * 10 ms of the previous one) the daemon asks again itself: one call. */
 static json_t *read_profile(struct h_conn *c)
 {
-	uint64_t deadline = h_now_ms() + 5000;
-
-	for (;;) {
-		json_t *resp = h_call(c, "read_profile", NULL);
-		json_t *res = json_object_get(resp, "result");
-		if (res != NULL) {
-			json_incref(res);
-			json_decref(resp);
-			return res;
-		}
-		CHECKF(cu_int(json_object_get(resp, "error"), "code") == -32004,
-		       "read_profile failed");
-		json_decref(resp);
-		CHECK(h_now_ms() < deadline);
-		usleep(20000);
-	}
+	return h_result(c, "read_profile", NULL);
 }
 
 static void test_profiler(struct h_conn *c)
@@ -87,6 +73,34 @@ static void test_profiler(struct h_conn *c)
 	r = read_profile(c);
 	check_records(r, ids, true);
 	json_decref(r);
+
+	/* A config list gives each counter its event in turn. */
+	r = h_result(c, "profiler_reset", json_pack("{s:[i,i]}", "config", 5, 7));
+	CHECK(json_is_null(r));
+	json_decref(r);
+	ids[0] = 5;
+	ids[1] = 7;
+	r = read_profile(c);
+	check_records(r, ids, true);
+	json_decref(r);
+	r = h_result(c, "profiler_reset", json_pack("{s:[i]}", "config", 3));
+	json_decref(r);
+	ids[0] = 3;	/* the counters it does not name are back to their default */
+	ids[1] = 1;
+	r = read_profile(c);
+	check_records(r, ids, true);
+	json_decref(r);
+	CHECK(h_error_code(c, "profiler_reset", json_pack("{s:[i,i,i]}", "config", 1, 2, 3)) ==
+	      -32602);
+	CHECK(h_error_code(c, "profiler_reset", json_pack("{s:[s]}", "config", "x")) == -32602);
+
+	/* Back-to-back reads: each LOCK within 10 ms of the last one is BUSY
+	 * on the cam, never an error for the caller. */
+	for (int i = 0; i < 20; i++) {
+		r = read_profile(c);
+		CHECK(json_array_size(r) == 6);
+		json_decref(r);
+	}
 }
 
 /* Lock the channel, retrying while the cam says BUSY (10 ms rule). */
@@ -142,19 +156,31 @@ static void test_locks(void)
 
 static void test_ioctl(struct h_conn *c)
 {
-	json_t *r, *st;
+	int64_t ids[PMU_EVENTS] = { 0, 1 };
+	json_t *r, *st, *resp;
 
-	/* STREAM_CTRL(1) straight to the stream channel: an empty answer. */
-	r = h_result(c, "channel_ioctl", json_pack("{s:i, s:i, s:s, s:[i]}", "channel_id", 3,
-						   "cmd", 0, "fmt", "<I", "args", 1));
-	CHECK(json_is_null(r));
+	json_decref(h_result(c, "profiler_reset", NULL));	/* the default events */
+	/* MODE(0) on the profile channel, packed as the package packs "I":
+	 * little-endian, 4 bytes. Success without data is true. */
+	r = h_result(c, "channel_ioctl", json_pack("{s:i, s:i, s:s, s:[i]}", "channel_id", 4,
+						   "cmd", 0, "fmt", "I", "args", 0));
+	CHECK(json_is_true(r));
 	json_decref(r);
-	st = cu_control("stats");
-	CHECK(json_is_true(json_object_get(st, "streaming")));
-	json_decref(st);
-	r = h_result(c, "channel_ioctl", json_pack("{s:i, s:i, s:s, s:[i]}", "channel_id", 3,
-						   "cmd", 0, "fmt", "<I", "args", 0));
+	r = read_profile(c);
+	check_records(r, ids, false);
 	json_decref(r);
+	/* A wrong size ("H" is 2 bytes) is the cam's INVALID. */
+	resp = h_call(c, "channel_ioctl", json_pack("{s:i, s:i, s:s, s:[i]}", "channel_id", 4,
+						    "cmd", 0, "fmt", "H", "args", 1));
+	CHECK(cu_int(json_object_get(resp, "error"), "code") == -32002);
+	json_decref(resp);
+
+	/* Streaming controls on the stream channel are the daemon's. */
+	resp = h_call(c, "channel_ioctl", json_pack("{s:i, s:i, s:s, s:[i]}", "channel_id", 3,
+						    "cmd", 0, "fmt", "<I", "args", 1));
+	CHECK(cu_int(json_object_get(resp, "error"), "code") == -32602);
+	CHECK(strstr(cu_str(json_object_get(resp, "error"), "message"), "streaming") != NULL);
+	json_decref(resp);
 	st = cu_control("stats");
 	CHECK(json_is_false(json_object_get(st, "streaming")));
 	json_decref(st);

@@ -217,8 +217,14 @@ static void test_struct_pack(void)
 	expect_pack(">d", "[2]", "4000000000000000");
 	expect_pack("<l", "[-2]", "feffffff");
 	expect_pack("", "[]", "");
-	/* Native alignment without a prefix: B then padding then I. */
-	expect_pack("BI", "[1, 2]", "0100000002000000");
+	/* Without a prefix as the openmv package packs: '<', standard sizes,
+	 * no alignment; '@' asks for the host's sizes and alignment. */
+	expect_pack("BI", "[1, 2]", "0102000000");
+	expect_pack("l", "[-2]", "feffffff");
+	expect_pack("bH", "[1, 2]", "010200");
+	expect_pack("=bH", "[1, 2]", "010200");
+	expect_pack("@BI", "[1, 2]", "0100000002000000");
+	expect_pack("@l", "[1]", sizeof(long) == 8 ? "0100000000000000" : "01000000");
 
 	expect_pack_error("<B", "[256]", "out of range");
 	expect_pack_error("<b", "[-129]", "out of range");
