@@ -9,6 +9,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -255,6 +256,120 @@ static void test_utf8(void)
 	h_close(ctl);
 }
 
+/* ---- a subscriber that does not read gets its stdout when it does ---- */
+
+#define SLOW_LINES 3000
+/* omvd's output queue above which a client waits (its soft limit). */
+#define SOFT_LIMIT (4L << 20)
+
+static json_t *client_entry(struct h_conn *observer, int64_t id)
+{
+	json_t *list = h_result(observer, "clients", NULL), *e, *found = NULL;
+	size_t i;
+
+	json_array_foreach(list, i, e)
+		if (cu_int(e, "id") == id)
+			found = json_incref(e);
+	json_decref(list);
+	CHECK(found != NULL);
+	return found;
+}
+
+static int64_t own_id(struct h_conn *c)
+{
+	json_t *list = h_result(c, "clients", NULL), *e;
+	int64_t id = -1;
+	size_t i;
+
+	json_array_foreach(list, i, e)
+		if (json_is_true(json_object_get(e, "self")))
+			id = cu_int(e, "id");
+	json_decref(list);
+	CHECK(id > 0);
+	return id;
+}
+
+/* The subscriber's output queue is full of frames it does not read, so
+ * its stdout waits in the history; once it reads, all of the run's output
+ * comes, then the run's end. With a history too small for what was
+ * printed meanwhile, the bytes lost are counted, and what comes is the
+ * tail of the output. */
+static void slow_follower(bool history_holds_it)
+{
+	struct h_conn *slow = cu_connect(), *ctl = cu_connect();
+	size_t cap = SLOW_LINES * 24 + 64, slen = 0, elen = 0;
+	char *script = malloc(cap), *expected = malloc(cap);
+	struct text out = { 0 };
+	int small = 4096;
+	int64_t id = own_id(slow), run;
+	uint64_t deadline;
+	json_t *e;
+
+	CHECK(script != NULL && expected != NULL);
+	slen += (size_t)snprintf(script, cap, "import time\n");
+	for (int i = 0; i < SLOW_LINES; i++) {
+		slen += (size_t)snprintf(script + slen, cap - slen, "print(\"line %04d\")\n", i);
+		elen += (size_t)snprintf(expected + elen, cap - elen, "line %04d\n", i);
+	}
+	elen += (size_t)snprintf(expected + elen, cap - elen, "MPY: soft reboot\n");
+	CHECK(slen < cap - 1 && elen < cap - 1);
+	CHECK(setsockopt(h_conn_fd(slow), SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+	json_decref(h_result(slow, "subscribe", json_pack("{s:[s,s,s], s:s}", "topics", "frame",
+							  "stdout", "state", "frame_format",
+							  "rgb888")));
+	deadline = h_now_ms() + 10000;
+	for (;;) {
+		e = client_entry(ctl, id);
+		if (cu_int(e, "queued_bytes") > SOFT_LIMIT)
+			break;
+		json_decref(e);
+		CHECKF(h_now_ms() < deadline, "the subscriber's queue did not fill");
+		usleep(20000);
+	}
+	json_decref(e);
+	json_decref(h_result(ctl, "subscribe", json_pack("{s:[s]}", "topics", "state")));
+	run = exec_script(ctl, script);
+	/* The run ends for the others while the slow one does not read. */
+	for (;;) {
+		json_t *n = h_next_notification(ctl, "state", 10000), *p;
+		bool ended;
+
+		CHECKF(n != NULL, "run %lld did not end", (long long)run);
+		p = json_object_get(n, "params");
+		ended = cu_int(p, "run") == run && json_is_false(json_object_get(p, "script_running"));
+		json_decref(n);
+		if (ended)
+			break;
+	}
+	e = client_entry(ctl, id);
+	CHECK(cu_int(e, "queued_bytes") > SOFT_LIMIT);
+	json_decref(e);
+	json_decref(h_result(ctl, "unsubscribe", json_pack("{s:[s]}", "topics", "state")));
+
+	follow(slow, run, &out, 20000);
+	e = client_entry(ctl, id);
+	if (history_holds_it) {
+		CHECKF(out.len == elen && memcmp(out.s, expected, elen) == 0,
+		       "the slow subscriber got %zu of %zu bytes: [%.30s ... %.30s]", out.len, elen,
+		       out.s, out.s + (out.len > 30 ? out.len - 30 : 0));
+		CHECK(cu_int(e, "stdout_missed") == 0);
+	} else {
+		CHECK(cu_int(e, "stdout_missed") > 0);
+		CHECK(out.len + (size_t)cu_int(e, "stdout_missed") >= elen);
+		CHECKF(out.len > 17 && out.len < elen &&
+		       memcmp(out.s, expected + elen - out.len, out.len) == 0,
+		       "the slow subscriber got %zu bytes, not the output's tail", out.len);
+	}
+	fprintf(stderr, "slow follower: %zu of %zu bytes, %lld missed\n", out.len, elen,
+		(long long)cu_int(e, "stdout_missed"));
+	json_decref(e);
+	free(out.s);
+	free(script);
+	free(expected);
+	h_close(slow);
+	h_close(ctl);
+}
+
 /* ---- a soft reboot ends the run, seen or found out ---- */
 
 static void reboot_ends_run(void)
@@ -273,6 +388,26 @@ static void reboot_ends_run(void)
 	CHECKF(strcmp(out.s, "up\nMPY: soft reboot\n") == 0, "run printed [%s]", out.s);
 	sh = status_shared(ctl);
 	CHECK(json_is_false(json_object_get(sh, "script_running")));
+	json_decref(sh);
+	free(out.s);
+	h_close(sub);
+	h_close(ctl);
+}
+
+/* The cam reboots (unplugged, back): the run ended with the link. */
+static void reconnect_ends_run(void)
+{
+	struct h_conn *sub = subscribed("stdout", "state");
+	struct h_conn *ctl = cu_connect();
+	struct text out = { 0 };
+	int64_t run = exec_script(ctl, "import time\nwhile True:\n    time.sleep_ms(10)\n");
+	json_t *sh;
+
+	json_decref(cu_control("reboot"));
+	follow(sub, run, &out, 10000);
+	CHECK(cu_wait_connected(ctl, true, 10000));
+	sh = status_shared(ctl);
+	CHECK(json_is_false(json_object_get(sh, "script_running")) && cu_int(sh, "run") == run);
 	json_decref(sh);
 	free(out.s);
 	h_close(sub);
@@ -350,6 +485,8 @@ int main(int argc, char **argv)
 	const char *which = argc > 1 ? argv[1] : "";
 	const char *drop[] = { "--drop-rate", "0.02", "--seed", "7", NULL };
 	const char *big_ring[] = { "--stdout-ring", "8192", NULL };
+	const char *big_history[] = { "--stdout-history", "1048576", NULL };
+	const char *small_history[] = { "--stdout-history", "8192", NULL };
 	struct h_proc sim, omvd = { 0 };
 
 	if (strcmp(which, "follow-drop") == 0) {
@@ -368,11 +505,20 @@ int main(int argc, char **argv)
 		sim = start_sim(NULL);
 		omvd = h_start_omvd(NULL, true);
 		reboot_ends_run();
+		reconnect_ends_run();
+	} else if (strcmp(which, "slow-follower") == 0) {
+		sim = start_sim(big_ring);
+		omvd = h_start_omvd(big_history, true);
+		slow_follower(true);
+		CHECK(h_stop(&omvd, SIGTERM, 5000) == 0);
+		omvd = h_start_omvd(small_history, true);
+		slow_follower(false);
 	} else if (strcmp(which, "no-events") == 0) {
 		sim = start_sim(NULL);
 		test_no_events();
 	} else {
-		fprintf(stderr, "usage: %s follow-drop|ids|utf8|soft-reboot|no-events\n", argv[0]);
+		fprintf(stderr, "usage: %s follow-drop|ids|utf8|soft-reboot|slow-follower|no-events\n",
+			argv[0]);
 		return 2;
 	}
 	if (omvd.pid > 0)
