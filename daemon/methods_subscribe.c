@@ -66,7 +66,7 @@ static void m_subscribe(struct rpc_call *call, json_t *params)
 	call_result(call, topics_json(c->topics));
 	/* The output its cursor has not passed yet: the running script's. */
 	if (topics & TOPIC_STDOUT)
-		rpc_notify_client_writable(c);
+		rpc_notify_stdout(c);
 }
 
 static void m_unsubscribe(struct rpc_call *call, json_t *params)

@@ -523,7 +523,7 @@ static void client_write_cb(struct bufferevent *bev, void *arg)
 		rpc_client_send_shared(c, l);
 		shared_line_unref(l);
 	}
-	rpc_notify_client_writable(c);
+	rpc_notify_client_room(c);
 	maybe_resume(c);
 	check_drained(c);
 }

@@ -66,8 +66,10 @@ static void notify_topic(struct rpc_server *s, unsigned topic, const char *metho
 #define STDOUT_NOTE_MAX 16384
 
 /*
- * ADAPTER: until the client object offers rpc_client_has_room(), room is
- * what the frame path uses: queued output at or below the soft limit.
+ * ADAPTER: until the client object offers rpc_client_has_room() (and
+ * calls rpc_notify_client_room() once its output drained, which sends
+ * what waited: stdout first, then the state held back behind it), room
+ * is what the frame path uses: queued output at or below the soft limit.
  */
 static bool stdout_room(const struct rpc_client *c)
 {
@@ -167,7 +169,7 @@ static void stdout_push_all(struct rpc_server *s)
 	free(last);
 }
 
-void rpc_notify_client_writable(struct rpc_client *c)
+void rpc_notify_stdout(struct rpc_client *c)
 {
 	struct stdout_piece *last;
 	struct shared_line *line = NULL;
@@ -180,6 +182,11 @@ void rpc_notify_client_writable(struct rpc_client *c)
 	stdout_push_then_state(c->server, c, last, &line);
 	shared_line_unref(line);
 	free(last);
+}
+
+void rpc_notify_client_room(struct rpc_client *c)
+{
+	rpc_notify_stdout(c);
 }
 
 /* The state goes to each subscriber after the stdout it has not had yet:

@@ -76,7 +76,10 @@ void rpc_server_free(struct rpc_server *s);
 void rpc_server_client_gone(struct rpc_server *s);
 /* Announce the shared state on `state` when it differs from the last one. */
 void rpc_server_announce_state(struct rpc_server *s);
-/* A client's output drained: send it the stdout that waited for room. */
-void rpc_notify_client_writable(struct rpc_client *c);
+/* A client's output drained: send it what waited for room. */
+void rpc_notify_client_room(struct rpc_client *c);
+/* Send a client the stdout its topic cursor has not passed yet, as far
+ * as it has room (the rest when it has room again). */
+void rpc_notify_stdout(struct rpc_client *c);
 
 #endif
