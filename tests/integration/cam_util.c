@@ -136,3 +136,48 @@ int64_t cu_int(json_t *o, const char *key)
 {
 	return json_integer_value(json_object_get(o, key));
 }
+
+json_t *cu_client(struct h_conn *observer, int64_t id)
+{
+	json_t *list = h_result(observer, "clients", NULL), *e, *found = NULL;
+	size_t i;
+
+	json_array_foreach(list, i, e)
+		if (cu_int(e, "id") == id)
+			found = json_incref(e);
+	json_decref(list);
+	CHECKF(found != NULL, "no client %lld", (long long)id);
+	return found;
+}
+
+int64_t cu_self_id(struct h_conn *c)
+{
+	json_t *list = h_result(c, "clients", NULL), *e;
+	int64_t id = -1;
+	size_t i;
+
+	json_array_foreach(list, i, e)
+		if (json_is_true(json_object_get(e, "self"))) {
+			CHECK(id < 0);	/* one entry is the caller's */
+			id = cu_int(e, "id");
+		}
+	json_decref(list);
+	CHECK(id > 0);
+	return id;
+}
+
+void cu_lock(struct h_conn *c, int chan, unsigned ms)
+{
+	uint64_t deadline = h_now_ms() + ms;
+
+	for (;;) {
+		json_t *r = h_result(c, "channel_lock", json_pack("{s:i}", "channel_id", chan));
+		bool ok = json_is_true(r);
+
+		json_decref(r);
+		if (ok)
+			return;
+		CHECKF(h_now_ms() < deadline, "channel %d not locked in time", chan);
+		usleep(20000);
+	}
+}

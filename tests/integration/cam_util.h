@@ -24,6 +24,12 @@ json_t *cu_wait_frame(struct h_conn *c, const char *format, unsigned ms);
 uint32_t cu_barcode(const uint8_t *rgb, unsigned w, unsigned h);
 /* The decoded `data` of a frame object (malloc'd). */
 uint8_t *cu_frame_data(json_t *frame, size_t *len);
+/* The `clients` entry of client id as observer sees it (fails if none). */
+json_t *cu_client(struct h_conn *observer, int64_t id);
+/* The caller's own client id (the entry with self true). */
+int64_t cu_self_id(struct h_conn *c);
+/* channel_lock until granted: false means the cam's 10 ms rule (deadline ms). */
+void cu_lock(struct h_conn *c, int chan, unsigned ms);
 /* A string member, "" when missing. */
 const char *cu_str(json_t *o, const char *key);
 int64_t cu_int(json_t *o, const char *key);

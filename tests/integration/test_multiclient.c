@@ -126,18 +126,6 @@ static int64_t subscriber_id(struct h_conn *c, const char *topic)
 	return id;
 }
 
-static json_t *client_entry(struct h_conn *c, int64_t id)
-{
-	json_t *list = h_result(c, "clients", NULL), *e, *found = NULL;
-	size_t i;
-
-	json_array_foreach(list, i, e)
-		if (cu_int(e, "id") == id)
-			found = json_incref(e);
-	json_decref(list);
-	return found;
-}
-
 /* ---- a: one read per frame, the same frames for every subscriber ---- */
 
 #define SUBSCRIBERS 8
@@ -433,7 +421,7 @@ static void test_stalled_subscriber(pid_t omvd)
 	after = rss_bytes(omvd);
 	CHECKF(after - before < STALL_GROWTH_MAX, "omvd grew by %ld KiB over %d frames",
 	       (after - before) / 1024, STALL_FRAMES);
-	e = client_entry(other, id);
+	e = cu_client(other, id);
 	CHECK(e != NULL);
 	CHECKF(cu_int(e, "frames_dropped") > 0, "the stalled client lost no frame");
 	CHECK(cu_int(e, "queued_bytes") < 16L * MIB);

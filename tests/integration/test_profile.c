@@ -103,22 +103,6 @@ static void test_profiler(struct h_conn *c)
 	}
 }
 
-/* Lock the channel, retrying while the cam says BUSY (10 ms rule). */
-static void lock_granted(struct h_conn *c, int chan)
-{
-	uint64_t deadline = h_now_ms() + 5000;
-
-	for (;;) {
-		json_t *r = h_result(c, "channel_lock", json_pack("{s:i}", "channel_id", chan));
-		bool ok = json_is_true(r);
-		json_decref(r);
-		if (ok)
-			return;
-		CHECK(h_now_ms() < deadline);
-		usleep(20000);
-	}
-}
-
 static bool holds_lock(struct h_conn *observer, int chan)
 {
 	json_t *list = h_result(observer, "clients", NULL), *e, *l;
@@ -137,18 +121,18 @@ static void test_locks(void)
 	struct h_conn *a = cu_connect(), *b = cu_connect();
 	json_t *r;
 
-	lock_granted(a, 4);
+	cu_lock(a, 4, 5000);
 	CHECK(holds_lock(b, 4));
 	CHECK(h_error_code(b, "channel_lock", json_pack("{s:i}", "channel_id", 4)) == -32006);
 	r = h_result(a, "channel_unlock", json_pack("{s:i}", "channel_id", 4));
 	CHECK(json_is_true(r));
 	json_decref(r);
 	CHECK(!holds_lock(b, 4));
-	lock_granted(b, 4);
+	cu_lock(b, 4, 5000);
 
 	/* B leaves holding the lock: it is released for A. */
 	h_close(b);
-	lock_granted(a, 4);
+	cu_lock(a, 4, 5000);
 	r = h_result(a, "channel_unlock", json_pack("{s:i}", "channel_id", 4));
 	json_decref(r);
 	h_close(a);

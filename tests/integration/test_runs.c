@@ -262,33 +262,6 @@ static void test_utf8(void)
 /* omvd's output queue above which a client waits (its soft limit). */
 #define SOFT_LIMIT (4L << 20)
 
-static json_t *client_entry(struct h_conn *observer, int64_t id)
-{
-	json_t *list = h_result(observer, "clients", NULL), *e, *found = NULL;
-	size_t i;
-
-	json_array_foreach(list, i, e)
-		if (cu_int(e, "id") == id)
-			found = json_incref(e);
-	json_decref(list);
-	CHECK(found != NULL);
-	return found;
-}
-
-static int64_t own_id(struct h_conn *c)
-{
-	json_t *list = h_result(c, "clients", NULL), *e;
-	int64_t id = -1;
-	size_t i;
-
-	json_array_foreach(list, i, e)
-		if (json_is_true(json_object_get(e, "self")))
-			id = cu_int(e, "id");
-	json_decref(list);
-	CHECK(id > 0);
-	return id;
-}
-
 /* The subscriber's output queue is full of frames it does not read, so
  * its stdout waits in the history; once it reads, all of the run's output
  * comes, then the run's end. With a history too small for what was
@@ -301,7 +274,7 @@ static void slow_follower(bool history_holds_it)
 	char *script = malloc(cap), *expected = malloc(cap);
 	struct text out = { 0 };
 	int small = 4096;
-	int64_t id = own_id(slow), run;
+	int64_t id = cu_self_id(slow), run;
 	uint64_t deadline;
 	json_t *e;
 
@@ -319,7 +292,7 @@ static void slow_follower(bool history_holds_it)
 							  "rgb888")));
 	deadline = h_now_ms() + 10000;
 	for (;;) {
-		e = client_entry(ctl, id);
+		e = cu_client(ctl, id);
 		if (cu_int(e, "queued_bytes") > SOFT_LIMIT)
 			break;
 		json_decref(e);
@@ -341,13 +314,13 @@ static void slow_follower(bool history_holds_it)
 		if (ended)
 			break;
 	}
-	e = client_entry(ctl, id);
+	e = cu_client(ctl, id);
 	CHECK(cu_int(e, "queued_bytes") > SOFT_LIMIT);
 	json_decref(e);
 	json_decref(h_result(ctl, "unsubscribe", json_pack("{s:[s]}", "topics", "state")));
 
 	follow(slow, run, &out, 20000);
-	e = client_entry(ctl, id);
+	e = cu_client(ctl, id);
 	if (history_holds_it) {
 		CHECKF(out.len == elen && memcmp(out.s, expected, elen) == 0,
 		       "the slow subscriber got %zu of %zu bytes: [%.30s ... %.30s]", out.len, elen,

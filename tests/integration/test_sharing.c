@@ -201,22 +201,6 @@ static int holders(struct h_conn *c, int chan, int64_t *holder)
 	return n;
 }
 
-static int64_t my_id(struct h_conn *c)
-{
-	json_t *list = h_result(c, "clients", NULL), *e;
-	int64_t id = -1;
-	size_t i;
-
-	json_array_foreach(list, i, e)
-		if (json_is_true(json_object_get(e, "self"))) {
-			CHECK(id < 0);	/* one entry is the caller's */
-			id = cu_int(e, "id");
-		}
-	json_decref(list);
-	CHECK(id > 0);
-	return id;
-}
-
 static int64_t sim_locks(void)
 {
 	json_t *st = cu_control("stats");
@@ -226,9 +210,10 @@ static int64_t sim_locks(void)
 	return n;
 }
 
-/* The lock is A's in the books, B is refused, and the cam holds it: A's
- * UNLOCK would be refused by a cam that had released it. */
-static void check_held(struct h_conn *a, struct h_conn *b, int64_t a_id)
+/* The lock is A's alone in the books, and B is refused. (That the cam
+ * holds it for A shows in its LOCK count and in A's UNLOCK, which a cam
+ * that had released it would refuse.) */
+static void check_held(struct h_conn *b, int64_t a_id)
 {
 	int64_t holder = 0;
 
@@ -236,37 +221,21 @@ static void check_held(struct h_conn *a, struct h_conn *b, int64_t a_id)
 	expect_error(b, "channel_lock", json_pack("{s:i}", "channel_id", PROFILE), -32006, NULL);
 }
 
-static void lock_profile(struct h_conn *c)
-{
-	uint64_t deadline = h_now_ms() + 5000;
-
-	for (;;) {
-		json_t *r = h_result(c, "channel_lock", json_pack("{s:i}", "channel_id", PROFILE));
-		bool ok = json_is_true(r);
-
-		json_decref(r);
-		if (ok)
-			return;
-		CHECK(h_now_ms() < deadline);	/* false: the cam's 10 ms rule */
-		usleep(20000);
-	}
-}
-
 static void test_locks(void)
 {
 	struct h_conn *a = cu_connect(), *b = cu_connect();
-	int64_t a_id = my_id(a), locks, holder = 0;
+	int64_t a_id = cu_self_id(a), locks, holder = 0;
 	json_t *r, *n;
 
-	lock_profile(a);
-	check_held(a, b, a_id);
+	cu_lock(a, PROFILE, 5000);
+	check_held(b, a_id);
 
 	/* A resync (any client may ask for one) releases every lock on the
 	 * cam: the daemon takes A's again before anything else. */
 	locks = sim_locks();
 	json_decref(h_result(b, "resync", NULL));
 	CHECK(sim_locks() == locks + 1);
-	check_held(a, b, a_id);
+	check_held(b, a_id);
 
 	/* A soft reboot does the same. */
 	locks = sim_locks();
@@ -279,14 +248,14 @@ static void test_locks(void)
 			usleep(10000);
 		}
 	}
-	check_held(a, b, a_id);
+	check_held(b, a_id);
 	r = h_result(a, "channel_unlock", json_pack("{s:i}", "channel_id", PROFILE));
 	CHECK(json_is_true(r));	/* the cam held it for A */
 	json_decref(r);
 	CHECK(holders(b, PROFILE, &holder) == 0);
 
 	/* A lock the daemon cannot keep (the cam is gone): its holder is told. */
-	lock_profile(b);
+	cu_lock(b, PROFILE, 5000);
 	json_decref(cu_control("unplug 300"));
 	n = h_next_notification(b, "lock", 5000);
 	CHECKF(n != NULL, "no lock notification");
@@ -296,7 +265,7 @@ static void test_locks(void)
 	json_decref(n);
 	CHECK(holders(a, PROFILE, &holder) == 0);
 	CHECK(cu_wait_connected(a, true, 10000));
-	lock_profile(a);	/* nobody holds it */
+	cu_lock(a, PROFILE, 5000);	/* nobody holds it */
 	h_close(a);
 	h_close(b);
 }
