@@ -38,18 +38,17 @@ void cam_prog_request(struct camera *c, unsigned steps, const char *reason)
 	cam_kick(c);
 }
 
-/* A request that timed out waits for its retry while the resync goes on;
- * when the cam stays silent through this many SYNCs as well, it has
- * waited long enough (a single lost SYNC on a lossy link is no reason). */
-#define SILENT_RESYNCS 2
-
 static void prog_failed(struct camera *c, const char *what)
 {
 	char reason[160];
 
+	/* A request that timed out waits for its retry while the resync goes
+	 * on. When the cam stays silent through the resyncs allowed (one lost
+	 * SYNC on a lossy link is no reason to give up), the request ends
+	 * with TIMEOUT before the link is given up on. */
 	c->resync_failures++;
 	if (c->res_code == OMV_ERR_TIMEOUT && c->retry != NULL &&
-	    (c->resync_failures >= SILENT_RESYNCS || c->resync_failures > c->opt.max_retry)) {
+	    c->resync_failures >= c->opt.max_retry) {
 		struct cam_reply rep = { .err = CAM_E_TIMEOUT };
 		struct cam_req *r = c->retry;
 

@@ -18,6 +18,15 @@
 #define EXEC_END_WAIT 3
 /* A cam that ends a script without a soft reboot is not waited for longer. */
 #define SCRIPT_END_REBOOT_WAIT_MS 500
+/* A lossy link fails a command even after its resync and retry now and
+ * then: the upload, and the end's drain, start again rather than give up,
+ * this many times. */
+#define SCRIPT_STEP_TRIES 3
+
+static bool link_glitch(const struct cam_reply *rep)
+{
+	return rep->err == CAM_E_TIMEOUT || rep->err == CAM_E_PROTOCOL;
+}
 
 static void tell_state(struct camera *c)
 {
@@ -92,8 +101,15 @@ static bool end_ready(struct camera *c, struct cam_req *r, uint64_t now)
 static void end_result(struct camera *c, struct cam_req *r, const struct cam_reply *rep)
 {
 	uint32_t size;
-	bool last = rep->err != CAM_OK ||
-		    (r->step == 0 && (omv_u32_decode(&size, rep->data, rep->len) < 0 || size == 0));
+	bool last;
+
+	/* r->pos: drains started again after a glitch */
+	if (link_glitch(rep) && ++r->pos < SCRIPT_STEP_TRIES) {
+		r->step = 0;
+		return;
+	}
+	last = rep->err != CAM_OK ||
+	       (r->step == 0 && (omv_u32_decode(&size, rep->data, rep->len) < 0 || size == 0));
 
 	/* An end that a newer one (or a new run) overtook is not this
 	 * request's to announce. */
@@ -231,6 +247,13 @@ static void exec_issue(struct camera *c, struct cam_req *r)
 
 static void exec_result(struct camera *c, struct cam_req *r, const struct cam_reply *rep)
 {
+	/* r->offset: uploads started again after a glitch. EXEC itself is
+	 * not sent again: the cam may have run it. */
+	if ((r->step == EXEC_RESET || r->step == EXEC_WRITE) && link_glitch(rep) &&
+	    ++r->offset < SCRIPT_STEP_TRIES) {
+		r->step = EXEC_RESET;
+		return;
+	}
 	if (rep->err != CAM_OK) {
 		if (r->step == EXEC_RUN)
 			c->exec_pending = false;
