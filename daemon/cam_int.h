@@ -206,6 +206,7 @@ struct camera {
 	uint64_t script_ends;	/* ends seen, to match a request to its end */
 	uint64_t run_reboots;	/* reboots when the current run began */
 	bool exec_pending;	/* EXEC sent, its run not begun yet */
+	enum run_end end_cause;	/* STOP sent for the run: how its end will be told */
 	uint64_t exec_run;	/* the run that exec's EXEC began */
 	struct frame *latest;
 	bool release_unconfirmed;	/* latest's UNLOCK not answered yet */

@@ -320,14 +320,6 @@ void camera_command(struct cam_owner *o, uint8_t opcode, uint8_t chan,
 	}
 }
 
-void camera_stop(struct cam_owner *o, cam_done_fn done, void *arg)
-{
-	uint8_t req[4];
-
-	omv_put_u32(req, OMV_IOCTL_STDIN_STOP);
-	submit_command(o, OMV_OP_CHANNEL_IOCTL, OMV_CHAN_STDIN, req, sizeof req, done, arg);
-}
-
 void camera_channel_read(struct cam_owner *o, uint8_t chan, uint32_t offset, uint32_t length,
 			 cam_done_fn done, void *arg)
 {

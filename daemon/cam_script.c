@@ -4,9 +4,10 @@
  * the next run id; its output is marked as that run's in the history. It
  * ends when the cam says so (stdin event 0), when the cam soft-reboots or
  * turns out to have re-initialised unseen, or when the link is lost. The
- * end is announced (script_running false) only once the run's last output
- * is in the history. exec stops a running script and uploads the new one
- * only after that end, so that no run's output mixes with the next one's.
+ * end is announced (script_running false, and why) only once the run's
+ * last output is in the history. exec stops a running script and uploads
+ * the new one only after that end, so that no run's output mixes with the
+ * next one's.
  */
 #include "cam_int.h"
 
@@ -34,6 +35,17 @@ static void tell_state(struct camera *c)
 		c->listener.state_changed(c->lctx);
 }
 
+const char *run_end_name(enum run_end e)
+{
+	switch (e) {
+	case RUN_END_EXITED: return "exited";
+	case RUN_END_STOPPED: return "stopped";
+	case RUN_END_REPLACED: return "replaced";
+	case RUN_END_LINK: return "link";
+	default: return NULL;
+	}
+}
+
 void cam_script_ended(struct camera *c)
 {
 	if (!c->script_ending)
@@ -41,6 +53,8 @@ void cam_script_ended(struct camera *c)
 	c->script_ending = false;
 	if (c->shared.script_running) {
 		c->shared.script_running = false;
+		c->shared.end = c->end_cause != RUN_END_NONE ? c->end_cause : RUN_END_EXITED;
+		c->end_cause = RUN_END_NONE;
 		tell_state(c);
 	}
 }
@@ -54,6 +68,8 @@ static void run_begin(struct camera *c)
 	c->run_reboots = c->reboots;
 	stdout_log_mark_run(c->log, c->shared.run);
 	c->shared.script_running = true;
+	c->shared.end = RUN_END_NONE;
+	c->end_cause = RUN_END_NONE;
 }
 
 void cam_script_started(struct camera *c)
@@ -75,6 +91,7 @@ void cam_script_started(struct camera *c)
 void cam_script_lost(struct camera *c)
 {
 	c->exec_pending = false;
+	c->end_cause = RUN_END_LINK;
 	c->script_ends++;	/* no end request of before may announce */
 	c->script_ending = c->shared.script_running;
 	cam_script_ended(c);
@@ -183,6 +200,7 @@ static void exec_issue(struct camera *c, struct cam_req *r)
 		}
 		r->deadline = cam_now_us() + (uint64_t)c->opt.timeout_ms * EXEC_END_WAIT * 1000;
 		if (!c->script_ending) {
+			c->end_cause = RUN_END_REPLACED;
 			exec_send(c, r, OMV_IOCTL_STDIN_STOP);
 			return;
 		}
@@ -292,6 +310,29 @@ static void exec_result(struct camera *c, struct cam_req *r, const struct cam_re
 static const struct cam_req_ops op_exec = {
 	.name = "exec", .issue = exec_issue, .result = exec_result, .ready = exec_ready,
 };
+
+/* ------------------------------------------------------------------ */
+/* stop: STOP; the run's end, when it comes, says it was stopped */
+
+static void stop_issue(struct camera *c, struct cam_req *r)
+{
+	if (c->shared.script_running && !c->script_ending)
+		c->end_cause = RUN_END_STOPPED;
+	if (cam_send_ioctl(c, r, OMV_CHAN_STDIN, OMV_IOCTL_STDIN_STOP, NULL, 0) < 0)
+		cam_req_fail(c, r, CAM_E_INVALID, 0);
+}
+
+static const struct cam_req_ops op_stop = {
+	.name = "stop", .issue = stop_issue, .result = cam_req_finish,
+};
+
+void camera_stop(struct cam_owner *o, cam_done_fn done, void *arg)
+{
+	struct cam_req *r = cam_req_new(o, &op_stop, done, arg);
+
+	if (r != NULL)
+		cam_req_submit(r);
+}
 
 void camera_exec(struct cam_owner *o, const char *script, size_t len, cam_done_fn done, void *arg)
 {

@@ -126,6 +126,16 @@ struct camera_counters {
 };
 void camera_counters(const struct camera *c, struct camera_counters *out);
 
+/* Why the latest run ended. */
+enum run_end {
+	RUN_END_NONE,		/* it runs (or no run yet) */
+	RUN_END_EXITED,		/* by itself: its end, a traceback, a soft reboot */
+	RUN_END_STOPPED,	/* camera_stop */
+	RUN_END_REPLACED,	/* camera_exec stopped it for a new script */
+	RUN_END_LINK,		/* the link was lost */
+};
+const char *run_end_name(enum run_end e);	/* "exited", ...; NULL for NONE */
+
 /* Shared cam state, as the daemon set it. */
 struct camera_shared {
 	bool streaming;		/* on while any owner asked for it or wants frames */
@@ -134,6 +144,7 @@ struct camera_shared {
 	bool script_running;	/* a run began; false once the ended script's
 				 * stdout is drained (after its soft reboot) */
 	uint64_t run;		/* id of the latest run, 0 before the first */
+	enum run_end end;	/* once it is no longer running */
 };
 void camera_shared_state(const struct camera *c, struct camera_shared *out);
 

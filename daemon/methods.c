@@ -265,9 +265,10 @@ json_t *shared_state_json(const struct camera_shared *sh)
 {
 	json_t *res = sh->raw ? json_pack("[i, i]", sh->raw_width, sh->raw_height) : json_null();
 
-	return json_pack("{s:b, s:b, s:o, s:b, s:o}", "streaming", sh->streaming, "raw", sh->raw,
-			 "resolution", res, "script_running", sh->script_running, "run",
-			 sh->run != 0 ? json_integer((json_int_t)sh->run) : json_null());
+	return json_pack("{s:b, s:b, s:o, s:b, s:o, s:s?}", "streaming", sh->streaming, "raw",
+			 sh->raw, "resolution", res, "script_running", sh->script_running, "run",
+			 sh->run != 0 ? json_integer((json_int_t)sh->run) : json_null(), "end",
+			 run_end_name(sh->end));
 }
 
 json_t *topics_json(unsigned topics)

@@ -227,7 +227,8 @@ void rpc_server_announce_state(struct rpc_server *s)
 	if (s->announced_valid && sh.streaming == s->announced.streaming &&
 	    sh.raw == s->announced.raw && sh.raw_width == s->announced.raw_width &&
 	    sh.raw_height == s->announced.raw_height &&
-	    sh.script_running == s->announced.script_running && sh.run == s->announced.run)
+	    sh.script_running == s->announced.script_running && sh.run == s->announced.run &&
+	    sh.end == s->announced.end)
 		return;
 	s->announced = sh;
 	s->announced_valid = true;

@@ -66,12 +66,15 @@ static void text_add(struct text *t, const char *s)
 /*
  * What a follower subscribed to stdout and state sees of run `run`: the
  * text of the stdout notifications of that run, up to the state that
- * says it ended. Output of an earlier run may still come (it is not this
- * run's); output of a later run, or a state of a later run before this
- * one's end, fails the test.
+ * says it ended; returns why it ended (that state's `end`, in a static
+ * buffer). Output of an earlier run may still come (it is not this run's);
+ * output of a later run, or a state of a later run before this one's end,
+ * fails the test.
  */
-static void follow(struct h_conn *sub, int64_t run, struct text *out, unsigned ms)
+static const char *follow(struct h_conn *sub, int64_t run, struct text *out, unsigned ms)
 {
+	static char end[32];
+
 	uint64_t deadline = h_now_ms() + ms;
 
 	out->len = 0;
@@ -97,8 +100,9 @@ static void follow(struct h_conn *sub, int64_t run, struct text *out, unsigned m
 			CHECKF(r <= run, "run %lld began before run %lld ended", (long long)r,
 			       (long long)run);
 			if (r == run && json_is_false(json_object_get(p, "script_running"))) {
+				snprintf(end, sizeof end, "%s", cu_str(p, "end"));
 				json_decref(m);
-				return;
+				return end;
 			}
 		}
 		json_decref(m);
@@ -134,7 +138,7 @@ static void test_follow_drop(void)
 		CHECKF(run > last, "run ids must grow: %lld after %lld", (long long)run,
 		       (long long)last);
 		last = run;
-		follow(sub, run, &out, 15000);
+		CHECK(strcmp(follow(sub, run, &out, 15000), "exited") == 0);
 		CHECKF(strcmp(out.s, expected) == 0, "run %d (id %lld) printed [%s]", i,
 		       (long long)run, out.s);
 		/* The daemon and the cam agree that nothing runs. */
@@ -183,12 +187,12 @@ static void test_ids(void)
 	 * output) is announced before the second run begins. */
 	r2 = exec_script(ctl, "print(\"second\")\n");
 	CHECK(r2 == r1 + 1);
-	follow(sub, r1, &out, 5000);
+	CHECK(strcmp(follow(sub, r1, &out, 5000), "replaced") == 0);
 	CHECK(strncmp(out.s, "first begins\nfirst\n", 19) == 0);
 	CHECK(strstr(out.s, "second") == NULL);
 	CHECKF(out.len >= 17 && strcmp(out.s + out.len - 17, "MPY: soft reboot\n") == 0,
 	       "run %lld ended without its soft-reboot line: [%s]", (long long)r1, out.s);
-	follow(sub, r2, &out, 5000);
+	CHECK(strcmp(follow(sub, r2, &out, 5000), "exited") == 0);
 	CHECKF(strcmp(out.s, "second\nMPY: soft reboot\n") == 0, "run %lld printed [%s]",
 	       (long long)r2, out.s);
 
@@ -241,7 +245,8 @@ static void test_utf8(void)
 		json_decref(r);
 	}
 	json_decref(h_result(ctl, "stop", NULL));
-	follow(sub, run, &out, 5000);	/* the rest of it */
+	/* the rest of it, and the end: stopped */
+	CHECK(strcmp(follow(sub, run, &out, 5000), "stopped") == 0);
 	/* Whole lines of the pattern, in order, then the reboot line. */
 	CHECK(out.len > 17 && strcmp(out.s + out.len - 17, "MPY: soft reboot\n") == 0);
 	for (size_t i = 0; i + 17 < out.len; i += sizeof line - 1)
@@ -319,7 +324,7 @@ static void slow_follower(bool history_holds_it)
 	json_decref(e);
 	json_decref(h_result(ctl, "unsubscribe", json_pack("{s:[s]}", "topics", "state")));
 
-	follow(slow, run, &out, 20000);
+	CHECK(strcmp(follow(slow, run, &out, 20000), "exited") == 0);
 	e = cu_client(ctl, id);
 	if (history_holds_it) {
 		CHECKF(out.len == elen && memcmp(out.s, expected, elen) == 0,
@@ -357,7 +362,7 @@ static void reboot_ends_run(void)
 
 	CHECK(cu_wait_stdout(ctl, "up\n", 5000));
 	json_decref(cu_control("soft-reboot"));
-	follow(sub, run, &out, 10000);
+	CHECK(strcmp(follow(sub, run, &out, 10000), "exited") == 0);
 	CHECKF(strcmp(out.s, "up\nMPY: soft reboot\n") == 0, "run printed [%s]", out.s);
 	sh = status_shared(ctl);
 	CHECK(json_is_false(json_object_get(sh, "script_running")));
@@ -377,7 +382,7 @@ static void reconnect_ends_run(void)
 	json_t *sh;
 
 	json_decref(cu_control("reboot"));
-	follow(sub, run, &out, 10000);
+	CHECK(strcmp(follow(sub, run, &out, 10000), "link") == 0);
 	CHECK(cu_wait_connected(ctl, true, 10000));
 	sh = status_shared(ctl);
 	CHECK(json_is_false(json_object_get(sh, "script_running")) && cu_int(sh, "run") == run);
@@ -433,7 +438,7 @@ static void test_no_events(void)
 	json_decref(r);
 	/* stdout by notification and by polling; the end found all the same */
 	run = exec_script(ctl, "print(\"no events here\")\n");
-	follow(sub, run, &out, 10000);
+	CHECK(strcmp(follow(sub, run, &out, 10000), "exited") == 0);
 	CHECKF(strcmp(out.s, "no events here\nMPY: soft reboot\n") == 0, "run printed [%s]",
 	       out.s);
 	r = h_result(ctl, "read_stdout", NULL);
