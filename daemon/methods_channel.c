@@ -19,8 +19,8 @@ enum { RESULT_BASE64, RESULT_BASE64_OR_NULL, RESULT_BASE64_OR_TRUE, RESULT_U32, 
        RESULT_TRUE };
 
 static const char stream_refusal[] =
-	"invalid params: the stream channel is the daemon's; use streaming, and read_frame "
-	"or a frame subscription";
+	"the stream channel is the daemon's; use streaming, and read_frame or a frame "
+	"subscription";
 
 /* Refuses what would take the stream from the other clients; true when
  * the call has ended. */
@@ -28,14 +28,14 @@ static bool refuse_stream(struct rpc_call *call, uint8_t chan, const char *what)
 {
 	if (chan != OMV_CHAN_STREAM)
 		return false;
-	call_errorf(call, RPC_INVALID_PARAMS, "%s (%s)", stream_refusal, what);
+	call_errorf(call, RPC_INVALID_PARAMS, "invalid params: %s (%s)", stream_refusal, what);
 	return true;
 }
 
 /* The response limit: a raw read of more could never be answered. */
 static uint32_t read_limit(struct rpc_call *call)
 {
-	size_t max = camera_max_response(call_camera(call));
+	size_t max = call_camera(call) != NULL ? camera_max_response(call_camera(call)) : SIZE_MAX;
 
 	return max < UINT32_MAX ? (uint32_t)max : UINT32_MAX - 1;
 }
@@ -484,11 +484,11 @@ static const char *command_refusal(uint8_t opcode, uint8_t chan, uint8_t *data, 
 	case OMV_OP_CHANNEL_LOCK:
 	case OMV_OP_CHANNEL_UNLOCK:
 		if (chan == OMV_CHAN_STREAM)
-			return stream_refusal + sizeof "invalid params: " - 1;
+			return stream_refusal;
 		return len > 0 ? "CHANNEL_LOCK and CHANNEL_UNLOCK take no data" : NULL;
 	case OMV_OP_CHANNEL_READ:
 		if (chan == OMV_CHAN_STREAM)
-			return stream_refusal + sizeof "invalid params: " - 1;
+			return stream_refusal;
 		if (chan == OMV_CHAN_STDOUT)
 			return "stdout is the daemon's: use read_stdout or channel_read";
 		if (omv_read_req_decode(&offset, &length, data, len) == 0 && length > limit)
