@@ -170,6 +170,7 @@ struct camera {
 	bool have_version;
 	struct omv_sysinfo sysinfo;
 	bool have_sysinfo;
+	char serial[128];	/* cam_serial.c; "" before the first connect */
 	struct omv_channel_info channels[OMV_CHANNELS_MAX];
 	size_t nchannels;
 

@@ -725,6 +725,11 @@ const char *camera_port(const struct camera *c)
 	return c->port;
 }
 
+const char *camera_reason(const struct camera *c)
+{
+	return c->reason;
+}
+
 const struct omv_version *camera_version(const struct camera *c)
 {
 	return c->established && c->have_version ? &c->version : NULL;

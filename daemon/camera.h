@@ -88,6 +88,11 @@ void camera_reopen(struct camera *c);	/* SIGHUP: close and reopen the port */
 
 enum link_state camera_state(const struct camera *c);
 const char *camera_port(const struct camera *c);
+/* Why the link is in its state ("connected", or why it is down). */
+const char *camera_reason(const struct camera *c);
+/* The cam's USB serial number, else its device id in hex; NULL before
+ * the first connect (cam_serial.c). */
+const char *camera_serial(const struct camera *c);
 
 /* Cached after the handshake; NULL / 0 while not ready. */
 const struct omv_version *camera_version(const struct camera *c);
