@@ -311,7 +311,7 @@ void cam_forget_locks(struct camera *c)
 /* Everything that belonged to the link that just went away. */
 static void link_gone(struct camera *c, const char *reason)
 {
-	bool was_up = c->established;
+	bool was_up = c->established, was_running;
 	const struct omv_host_stats *h = &c->host.stats;
 
 	cam_host_cancel(c);
@@ -337,11 +337,8 @@ static void link_gone(struct camera *c, const char *reason)
 	/* Whatever runs on the cam when it comes back, we will hear of it;
 	 * a stale "running" would make exec wait for a soft reboot. */
 	c->script_ending = false;
-	if (c->shared.script_running) {
-		c->shared.script_running = false;
-		if (c->listener.state_changed != NULL)
-			c->listener.state_changed(c->lctx);
-	}
+	was_running = c->shared.script_running;
+	c->shared.script_running = false;
 	c->ev_count = 0;
 	cam_forget_locks(c);
 	evtimer_del(c->deadline_ev);
@@ -349,6 +346,10 @@ static void link_gone(struct camera *c, const char *reason)
 		log_warn("cam %s: link down: %s", c->port, reason);
 	snprintf(c->last_down, sizeof c->last_down, "%s", reason);
 	cam_set_state(c, LINK_CLOSED, "%s", reason);
+	/* The cause before its effect: a follower learns the link is gone
+	 * before it hears that the script stopped. */
+	if (was_running && c->listener.state_changed != NULL)
+		c->listener.state_changed(c->lctx);
 	cam_fail_all(c, false);
 }
 
