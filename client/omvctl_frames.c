@@ -349,7 +349,8 @@ static int stream_target(struct ctl *ctl, struct streamer *st, const char *path,
 
 static void stream_summary(struct streamer *st)
 {
-	FILE *out = st->kind != TO_NOTHING && output_is_stdout(&st->out) ? stderr : stdout;
+	bool stream = st->kind == TO_MJPEG || st->kind == TO_RGB24;
+	FILE *out = stream && output_is_stdout(&st->out) ? stderr : stdout;
 
 	if (st->frames > 1 && st->last_ms > st->first_ms) {
 		double secs = (double)(st->last_ms - st->first_ms) / 1000.0;
@@ -419,7 +420,8 @@ int cmd_stream(struct ctl *ctl, int argc, char **argv)
 	if ((st.kind == TO_MJPEG || st.kind == TO_RGB24) && output_open(&st.out, path, false) < 0)
 		return ctl_error("cannot write %s: %s", path, strerror(errno));
 	if (!quiet && !ctl->json) {
-		bool to_stdout = st.kind != TO_NOTHING && strcmp(path, "-") == 0;
+		bool to_stdout = (st.kind == TO_MJPEG || st.kind == TO_RGB24) &&
+				 strcmp(path, "-") == 0;
 
 		st.report = to_stdout ? stderr : stdout;
 		st.live = st.kind == TO_NOTHING && isatty(STDOUT_FILENO);
