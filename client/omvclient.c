@@ -288,10 +288,11 @@ static void connection_lost(omv_client *c, int code, const char *why)
 	omv_client_detach(c, &status);
 	/* Over ssh, how the transport ended says more than the end of file. */
 	if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) != 0)
-		snprintf(text, sizeof text, "%s (ssh exited with status %d)", why,
+		snprintf(text, sizeof text, "the ssh link ended: ssh exited with status %d",
 			 WEXITSTATUS(status));
 	else if (status != -1 && WIFSIGNALED(status))
-		snprintf(text, sizeof text, "%s (ssh killed by signal %d)", why, WTERMSIG(status));
+		snprintf(text, sizeof text, "the ssh link ended: ssh killed by signal %d",
+			 WTERMSIG(status));
 	else
 		snprintf(text, sizeof text, "%s", why);
 	fail_all(c, code, text);

@@ -111,8 +111,9 @@ OMV_API char *omv_client_find_socket(omv_client *c);
  *    PATH, so it can be configured or wrapped) with `omvctl bridge
  *    [--socket PATH]` on the far side ($OMVCTL_REMOTE names another
  *    program there) and talks through it; connected once omvd answered
- *    through the link. Ctrl-C (SIGINT) is left to the caller: the ssh
- *    process ignores it and ends when the client closes the link.
+ *    through the link (waiting at least 60 s for the ssh login). Ctrl-C
+ *    (SIGINT) is left to the caller: the ssh process ignores it and ends
+ *    when the client closes the link.
  * After the connection was lost, the same client may connect again. */
 OMV_API int omv_client_connect(omv_client *c, const char *where);
 /* Close the connection and free the client. Pending async calls complete

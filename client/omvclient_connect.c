@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@
 #include <unistd.h>
 
 #define DEFAULT_RUNTIME_DIR "/run/omvd"
+/* How long an ssh login may take before omvd's first answer. */
+#define SSH_LOGIN_MS 60000
 
 const char *omv_client_default_socket(void)
 {
@@ -284,7 +287,7 @@ static int connect_ssh(omv_client *c, const char *url)
 	struct ssh_target t;
 	char ssh[PATH_MAX], remote[PATH_MAX * 4 + 64], quoted[PATH_MAX * 4 + 2];
 	const char *program = getenv("OMVCTL_REMOTE"), *argv[12];
-	int sv[2], n = 0, rc;
+	int sv[2], n = 0, rc, timeout;
 	pid_t pid;
 
 	if (!parse_ssh(url, &t))
@@ -337,8 +340,13 @@ static int connect_ssh(omv_client *c, const char *url)
 	}
 	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
 	omv_client_attach(c, sv[0], pid);
-	/* The link only counts as connected once omvd answers through it. */
+	/* The link only counts as connected once omvd answers through it.
+	 * ssh may ask for a password first: allow for a person typing. */
+	timeout = omv_client_timeout(c);
+	if (timeout > 0 && timeout < SSH_LOGIN_MS)
+		omv_client_set_timeout(c, SSH_LOGIN_MS);
 	rc = omv_client_call(c, "is_connected", NULL, NULL);
+	omv_client_set_timeout(c, timeout);
 	if (rc == OMV_ECLOSED || rc == OMV_EIO || rc == OMV_ETIMEOUT || rc == OMV_EPROTO) {
 		char why[512];
 

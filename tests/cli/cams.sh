@@ -2,6 +2,7 @@
 # Several cams on one host: finding the socket without --socket, omvctl
 # list, the serial in status, and the by-serial socket aliases.
 . "$(dirname "$0")/lib.sh"
+: "${SOURCE_ROOT:?}"
 
 RUN=$OMVD_RUNTIME_DIR
 SERIAL_A=0000000A00000001000000AA
@@ -91,6 +92,22 @@ run ctl -j status
 expect_json port "\"$T/camC\""
 OMVD_SOCKET=$RUN/ttyACM1.sock run ctl -j status
 expect_json port "\"$T/camB\""
+
+step "udev and the units name cams by serial alike"
+S=$SOURCE_ROOT/systemd
+grep -qx 'IMPORT{builtin}="usb_id"' "$S/60-openmv.rules" || fail "the rule does not import usb_id"
+by_serial='ENV{ID_SERIAL_SHORT}=="?*", SYMLINK+="openmv/by-serial/$env{ID_SERIAL_SHORT}"'
+line=$(grep -nxF "$by_serial" "$S/60-openmv.rules" | cut -d: -f1)
+cam=$(grep -nx 'LABEL="openmv_cam"' "$S/60-openmv.rules" | cut -d: -f1)
+end=$(grep -nx 'LABEL="openmv_end"' "$S/60-openmv.rules" | cut -d: -f1)
+[ -n "$line" ] && [ "$cam" -lt "$line" ] && [ "$line" -lt "$end" ] ||
+	fail "no by-serial link for OpenMV cams in 60-openmv.rules"
+grep -qx 'd /run/omvd/by-serial 0775 root omvd-alias -' "$S/omvd.tmpfiles" ||
+	fail "tmpfiles does not make the alias directory"
+grep -qx 'g omvd-alias -' "$S/omvd.sysusers" || fail "no omvd-alias group"
+grep -qx 'SupplementaryGroups=omvd-alias' "$S/sandbox.conf" &&
+	grep -qx 'ReadWritePaths=-/run/omvd/by-serial' "$S/sandbox.conf" ||
+	fail "the sandbox does not let the daemon write its alias"
 
 step "an empty runtime directory"
 OMVD_RUNTIME_DIR=$T/empty run ctl list

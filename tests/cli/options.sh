@@ -4,7 +4,7 @@
 # forms, help naming the installed documentation, and connection errors
 # with a hint (exit 3). Environment: see lib.sh; VERSION, DOCDIR, MANPAGE.
 . "$(dirname "$0")/lib.sh"
-: "${VERSION:?}" "${DOCDIR:?}" "${MANPAGE:?}"
+: "${VERSION:?}" "${DOCDIR:?}" "${MANPAGE:?}" "${SOURCE_ROOT:?}"
 
 step "--version"
 run ctl --version
@@ -68,16 +68,21 @@ for code in "0" "1" "2" "3" "130"; do
 done
 
 step "no project jargon in what users read"
-if [ -n "${SOURCE_ROOT:-}" ]; then
-	for f in README.md docs/rpc.md client/omvctl.1 client/omvclient.h daemon/omvd.8 \
-		tests/camsim/omv-camsim.1; do
-		! grep -niE "the seed|seed's|seed api|seed-exact|seeds/" "$SOURCE_ROOT/$f" ||
-			fail "$f talks about the seed"
-	done
-fi
+for f in README.md docs/rpc.md client/omvctl.1 client/omvclient.h daemon/omvd.8 \
+	tests/camsim/omv-camsim.1; do
+	! grep -niE "the seed|seed's|seed api|seed-exact|seeds/" "$SOURCE_ROOT/$f" ||
+		fail "$f talks about the seed"
+done
 ctl --help >"$T/help"
 for c in $commands; do ctl "$c" --help >>"$T/help"; done
 ! grep -niE "seed" "$T/help" || fail "help talks about the seed"
+
+step "bash completion knows the commands and options"
+comp=$SOURCE_ROOT/client/omvctl.bash-completion
+bash -n "$comp" || fail "the completion does not parse"
+for word in list bridge --stop-on-exit --no-frames --firmware --duration --host; do
+	grep -qw -- "$word" "$comp" || fail "the completion lacks $word"
+done
 
 step "connection errors: exit 3 and a hint"
 run ctl -s "$T/none.sock" status

@@ -134,7 +134,7 @@ run ctl -H "ssh://$USER_NAME@127.0.0.1:$PORT$T/nothing.sock" status
 expect_status 3
 expect_err_has "omvctl: cannot connect to $T/nothing.sock: No such file or directory"
 expect_err_has "omvctl: cannot connect to ssh://$USER_NAME@127.0.0.1:$PORT$T/nothing.sock: "
-expect_err_has "(ssh exited with status 3)"
+expect_err_has "the ssh link ended: ssh exited with status 3"
 
 step "ssh refuses the login: exit 3"
 printf '#!/bin/sh\nexec %s -F %s -i %s -o IdentityFile=none "$@"\n' "$REAL_SSH" "$D/ssh_config" \
@@ -142,7 +142,7 @@ printf '#!/bin/sh\nexec %s -F %s -i %s -o IdentityFile=none "$@"\n' "$REAL_SSH" 
 sed -i "s|IdentityFile $D/id|IdentityFile $D/stranger|" "$D/ssh_config"
 run ctl -H "$URL" status
 expect_status 3
-expect_err_has "(ssh exited with status 255)"
+expect_err_has "the ssh link ended: ssh exited with status 255"
 sed -i "s|IdentityFile $D/stranger|IdentityFile $D/id|" "$D/ssh_config"
 printf '#!/bin/sh\nexec %s -F %s "$@"\n' "$REAL_SSH" "$D/ssh_config" >"$D/bin/ssh"
 
