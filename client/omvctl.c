@@ -350,6 +350,14 @@ int ctl_usage_error(const struct ctl *ctl, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+int ctl_call(struct ctl *ctl, const char *method, json_t *params, json_t **result)
+{
+	int rc = omv_client_call(ctl->c, method, params, result);
+
+	json_decref(params);
+	return rc;
+}
+
 void ctl_fprint_json(FILE *f, json_t *v)
 {
 	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);

@@ -59,6 +59,8 @@ int ctl_no_operands(struct ctl *ctl, int argc, char **argv);
 /* Connect to omvd unless connected: EXIT_OK, or EXIT_CONNECT (reported
  * with a hint). Commands call it after checking their arguments. */
 int ctl_connect(struct ctl *ctl);
+/* omv_client_call() with params stolen (NULL for none). */
+int ctl_call(struct ctl *ctl, const char *method, json_t *params, json_t **result);
 /* "omvctl: <the client's last error>"; EXIT_FAIL, or EXIT_CONNECT when
  * omvd could not be reached. */
 int ctl_fail(const struct ctl *ctl);

@@ -152,8 +152,7 @@ static int check_stdin_size(struct ctl *ctl, const char *file, size_t len)
 	int id;
 
 	if (omv_client_get_channel_id(ctl->c, "stdin", &id) < 0 || id < 0 ||
-	    omv_client_call(ctl->c, "channel_shape", json_pack("{s:i}", "channel_id", id),
-			    &shape) < 0)
+	    ctl_call(ctl, "channel_shape", json_pack("{s:i}", "channel_id", id), &shape) < 0)
 		return EXIT_OK;	/* the cam does not say: the cam judges */
 	room = json_integer_value(json_array_get(shape, 0));
 	json_decref(shape);
@@ -172,7 +171,7 @@ static int send_script(struct ctl *ctl, struct follow *f, const char *file,
 
 	if (rc)
 		return rc;
-	if (omv_client_call(ctl->c, "exec", json_pack("{s:s}", "script", script), &res) == 0) {
+	if (ctl_call(ctl, "exec", json_pack("{s:s}", "script", script), &res) == 0) {
 		f->run = json_is_integer(res) ? json_integer_value(res) : 0;
 		f->started = true;
 		json_decref(res);
