@@ -134,7 +134,7 @@ void camera_owner_free(struct cam_owner *o);
 void camera_command(struct cam_owner *o, uint8_t opcode, uint8_t chan,
 		    const void *payload, size_t len, cam_done_fn done, void *arg);
 
-/* The seed API's composite operations. */
+/* The composite operations of the openmv Python package's Camera class. */
 void camera_exec(struct cam_owner *o, const char *script, size_t len, cam_done_fn done, void *arg);
 void camera_stop(struct cam_owner *o, cam_done_fn done, void *arg);
 /* Streaming stays on while any owner has it enabled; raw/resolution are
