@@ -1,6 +1,6 @@
 /*
- * Image file writers for omvctl snapshot; the encoding itself is shared
- * with omv-web (image_encode.c).
+ * Image files for omvctl (image_write.h); the encoders themselves are
+ * shared with omv-web (image_encode.c).
  */
 #include "image_write.h"
 #include "image_encode.h"
@@ -15,76 +15,48 @@ enum image_type image_type_of(const char *path)
 {
 	const char *dot = strrchr(path, '.');
 
-	if (!dot)
-		return IMAGE_UNKNOWN;
-	if (strcasecmp(dot, ".ppm") == 0)
+	return dot && !strchr(dot, '/') ? image_type_named(dot + 1) : IMAGE_UNKNOWN;
+}
+
+enum image_type image_type_named(const char *name)
+{
+	if (strcasecmp(name, "ppm") == 0)
 		return IMAGE_PPM;
-	if (strcasecmp(dot, ".png") == 0)
+	if (strcasecmp(name, "png") == 0)
 		return IMAGE_PNG;
-	if (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0)
+	if (strcasecmp(name, "jpg") == 0 || strcasecmp(name, "jpeg") == 0)
 		return IMAGE_JPEG;
 	return IMAGE_UNKNOWN;
 }
 
-/* Close f, keeping the first error (a full disk shows up at fclose). */
-static int finish(FILE *f, int rc)
+static int ppm_encode(const unsigned char *rgb, int w, int h, unsigned char **out,
+		      size_t *len)
 {
-	int e = errno;
+	char head[32];
+	int n = snprintf(head, sizeof head, "P6\n%d %d\n255\n", w, h);
+	size_t pixels = (size_t)w * (size_t)h * 3;
 
-	if (ferror(f) && rc == 0) {
-		rc = -1;
-		e = EIO;
+	*out = malloc((size_t)n + pixels);
+	if (!*out)
+		return -1;
+	memcpy(*out, head, (size_t)n);
+	memcpy(*out + n, rgb, pixels);
+	*len = (size_t)n + pixels;
+	return 0;
+}
+
+int image_file_encode(enum image_type type, const unsigned char *rgb, int w, int h,
+		      unsigned char **out, size_t *len)
+{
+	switch (type) {
+	case IMAGE_PPM:
+		return ppm_encode(rgb, w, h, out, len);
+	case IMAGE_PNG:
+		return image_png_encode(rgb, w, h, out, len);
+	case IMAGE_JPEG:
+		return image_jpeg_encode(rgb, w, h, IMAGE_JPEG_QUALITY, out, len);
+	default:
+		errno = EINVAL;
+		return -1;
 	}
-	if (fclose(f) != 0 && rc == 0) {
-		rc = -1;
-		e = errno;
-	}
-	errno = e;
-	return rc;
-}
-
-int image_write_bytes(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	if (!f)
-		return -1;
-	return finish(f, fwrite(data, 1, len, f) == len ? 0 : -1);
-}
-
-int image_write_ppm(const char *path, const unsigned char *rgb, int w, int h)
-{
-	FILE *f = fopen(path, "wb");
-	size_t n = (size_t)w * (size_t)h * 3;
-
-	if (!f)
-		return -1;
-	fprintf(f, "P6\n%d %d\n255\n", w, h);
-	return finish(f, fwrite(rgb, 1, n, f) == n ? 0 : -1);
-}
-
-int image_write_png(const char *path, const unsigned char *rgb, int w, int h)
-{
-	unsigned char *png;
-	size_t len;
-	int rc;
-
-	if (image_png_encode(rgb, w, h, &png, &len) < 0)
-		return -1;
-	rc = image_write_bytes(path, png, len);
-	free(png);
-	return rc;
-}
-
-int image_write_jpeg(const char *path, const unsigned char *rgb, int w, int h, int quality)
-{
-	unsigned char *jpeg;
-	size_t len;
-	int rc;
-
-	if (image_jpeg_encode(rgb, w, h, quality, &jpeg, &len) < 0)
-		return -1;
-	rc = image_write_bytes(path, jpeg, len);
-	free(jpeg);
-	return rc;
 }

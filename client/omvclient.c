@@ -18,8 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
-#include <sys/un.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +43,7 @@ struct pending {
 
 struct omv_client {
 	int fd;
+	pid_t child;		/* the transport's process (ssh), or 0 */
 	int timeout_ms;
 	json_int_t next_id;
 
@@ -57,6 +60,7 @@ struct omv_client {
 	void *frame_arg;
 
 	int err_code;
+	int err_errno;		/* errno behind a local error, or 0 */
 	char err_msg[512];
 	json_t *err_data;
 };
@@ -74,6 +78,7 @@ int omv_set_error(omv_client *c, int code, const char *fmt, ...)
 	va_list ap;
 
 	c->err_code = code;
+	c->err_errno = 0;
 	va_start(ap, fmt);
 	vsnprintf(c->err_msg, sizeof c->err_msg, fmt, ap);
 	va_end(ap);
@@ -96,13 +101,6 @@ static int set_rpc_error(omv_client *c, json_t *error)
 	return rc;
 }
 
-const char *omv_client_default_socket(void)
-{
-	const char *env = getenv("OMVD_SOCKET");
-
-	return env && *env ? env : OMV_DEFAULT_SOCKET;
-}
-
 omv_client *omv_client_new(void)
 {
 	omv_client *c = calloc(1, sizeof *c);
@@ -115,41 +113,66 @@ omv_client *omv_client_new(void)
 	return c;
 }
 
-static void close_fd(omv_client *c)
+/* Wait for the transport's process once its end of the pipe is closed: it
+ * exits by itself on end of file; one that lingers is terminated. Returns
+ * its wait status. */
+static int reap_child(pid_t pid)
 {
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), status = 0;
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+	if (pidfd < 0 || poll(&pfd, 1, 1000) <= 0)
+		kill(pid, SIGTERM);
+	if (pidfd >= 0)
+		close(pidfd);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
+/* Close the connection; *status (may be NULL) gets the transport
+ * process's wait status, -1 when there was none. */
+static void close_fd(omv_client *c, int *status)
+{
+	if (status)
+		*status = -1;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	if (c->child > 0) {
+		int st = reap_child(c->child);
+
+		if (status)
+			*status = st;
+	}
+	c->child = 0;
 }
 
-int omv_client_connect(omv_client *c, const char *path)
+void omv_client_attach(omv_client *c, int fd, pid_t child)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (!path)
-		path = omv_client_default_socket();
-	if (c->fd >= 0)
-		return omv_set_error(c, OMV_EINVAL, "already connected");
-	if (strlen(path) >= sizeof sa.sun_path)
-		return omv_set_error(c, OMV_ECONNECT, "cannot connect to %s: %s", path,
-				     strerror(ENAMETOOLONG));
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return omv_set_error(c, OMV_ECONNECT, "cannot connect to %s: %s", path,
-				     strerror(errno));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
-		int e = errno;
-
-		close(fd);
-		return omv_set_error(c, OMV_ECONNECT, "cannot connect to %s: %s", path,
-				     strerror(e));
-	}
 	c->fd = fd;
+	c->child = child;
 	c->in_start = c->in_len = c->in_scanned = 0;
-	return OMV_OK;
+}
+
+void omv_client_detach(omv_client *c, int *status)
+{
+	close_fd(c, status);
+	c->in_start = c->in_len = c->in_scanned = 0;
+}
+
+int omv_set_error_errno(omv_client *c, int code, int e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->err_msg, sizeof c->err_msg, fmt, ap);
+	va_end(ap);
+	c->err_code = code;
+	c->err_errno = e;
+	json_decref(c->err_data);
+	c->err_data = NULL;
+	return code;
 }
 
 void omv_client_set_timeout(omv_client *c, int timeout_ms)
@@ -165,6 +188,11 @@ int omv_client_timeout(const omv_client *c)
 int omv_client_error_code(const omv_client *c)
 {
 	return c->err_code;
+}
+
+int omv_client_error_errno(const omv_client *c)
+{
+	return c->err_errno;
 }
 
 const char *omv_client_error_message(const omv_client *c)
@@ -254,10 +282,21 @@ static void fail_all(omv_client *c, int code, const char *why)
 
 static void connection_lost(omv_client *c, int code, const char *why)
 {
-	close_fd(c);
-	c->in_start = c->in_len = c->in_scanned = 0;
-	fail_all(c, code, why);
-	omv_set_error(c, code, "%s", why);
+	char text[400];
+	int status;
+
+	omv_client_detach(c, &status);
+	/* Over ssh, how the transport ended says more than the end of file. */
+	if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		snprintf(text, sizeof text, "the ssh link ended: ssh exited with status %d",
+			 WEXITSTATUS(status));
+	else if (status != -1 && WIFSIGNALED(status))
+		snprintf(text, sizeof text, "the ssh link ended: ssh killed by signal %d",
+			 WTERMSIG(status));
+	else
+		snprintf(text, sizeof text, "%s", why);
+	fail_all(c, code, text);
+	omv_set_error(c, code, "%s", text);
 }
 
 /* ---- dispatch ----------------------------------------------------------- */
@@ -645,7 +684,7 @@ void omv_client_free(omv_client *c)
 {
 	if (!c)
 		return;
-	close_fd(c);
+	close_fd(c, NULL);
 	fail_all(c, OMV_ECANCELLED, "client freed before the reply arrived");
 	/* Blocking waiters cannot exist here (freeing from a callback is not
 	 * allowed), but stay safe with what is left. */

@@ -1,6 +1,7 @@
 /*
  * libomvclient: a small client for omvd, the daemon that owns an OpenMV cam
- * and serves it over a Unix-socket JSON-RPC 2.0 interface (docs/rpc.md).
+ * and serves it over a Unix-socket JSON-RPC 2.0 interface (rpc.md, installed
+ * with omvd's documentation).
  *
  * One omv_client is one connection. It keeps no global state; use one
  * client per thread. Two ways to use it, freely mixed:
@@ -57,7 +58,7 @@ enum {
 	OMV_ECANCELLED = -8,	/* async call dropped: client freed */
 };
 
-/* Error codes sent by omvd (docs/rpc.md). */
+/* Error codes sent by omvd (rpc.md). */
 enum {
 	OMV_RPC_PARSE_ERROR = -32700,
 	OMV_RPC_INVALID_REQUEST = -32600,
@@ -87,12 +88,34 @@ typedef struct omv_client omv_client;
 
 /* $OMVD_SOCKET when set and not empty, else OMV_DEFAULT_SOCKET. */
 OMV_API const char *omv_client_default_socket(void);
+/* Where omvd's sockets are: $OMVD_RUNTIME_DIR when set and not empty,
+ * else /run/omvd. */
+OMV_API const char *omv_client_runtime_dir(void);
+/* The sockets in the runtime directory (not the symlinks to them, such as
+ * the by-serial aliases), sorted by name: a NULL-terminated array in one
+ * block, released with one free(); NULL with errno set when the directory
+ * cannot be read. */
+OMV_API char **omv_client_list_sockets(void);
 
 /* A new, unconnected client; NULL when out of memory. */
 OMV_API omv_client *omv_client_new(void);
-/* Connect to path (NULL: omv_client_default_socket()). After the
- * connection was lost, the same client may connect again. */
-OMV_API int omv_client_connect(omv_client *c, const char *path);
+/* The socket omv_client_connect(c, NULL) uses: $OMVD_SOCKET when set;
+ * else omvd.sock in the runtime directory when it exists; else the only
+ * socket there. A malloc'd path, or NULL with the client's error set
+ * (OMV_ECONNECT; the message lists the sockets when there are several). */
+OMV_API char *omv_client_find_socket(omv_client *c);
+/* Connect to where omvd is:
+ *  - NULL: the socket omv_client_find_socket() names;
+ *  - a socket path, or "unix:PATH";
+ *  - "ssh://[user@]host[:port][/path/to/socket]": runs `ssh` (the one in
+ *    PATH, so it can be configured or wrapped) with `omvctl bridge
+ *    [--socket PATH]` on the far side ($OMVCTL_REMOTE names another
+ *    program there) and talks through it; connected once omvd answered
+ *    through the link (waiting at least 60 s for the ssh login). Ctrl-C
+ *    (SIGINT) is left to the caller: the ssh process ignores it and ends
+ *    when the client closes the link.
+ * After the connection was lost, the same client may connect again. */
+OMV_API int omv_client_connect(omv_client *c, const char *where);
 /* Close the connection and free the client. Pending async calls complete
  * with OMV_ECANCELLED first. NULL is fine. Never call it from one of the
  * client's own callbacks. */
@@ -104,6 +127,9 @@ OMV_API int omv_client_timeout(const omv_client *c);
 
 OMV_API int omv_client_error_code(const omv_client *c);
 OMV_API const char *omv_client_error_message(const omv_client *c);
+/* The errno value behind the last local error (ENOENT, EACCES, ... for a
+ * failed connect), 0 when there is none. */
+OMV_API int omv_client_error_errno(const omv_client *c);
 /* The "data" member of the last server error, or NULL (borrowed). */
 OMV_API json_t *omv_client_error_data(const omv_client *c);
 
@@ -280,7 +306,7 @@ OMV_API int omv_client_channel_unlock(omv_client *c, int channel_id, bool *relea
 OMV_API int omv_client_channel_ioctl(omv_client *c, int channel_id, int cmd,
 				     const char *fmt, json_t *args,
 				     unsigned char **data, size_t *len);
-/* By-id channel access (the seed's underscore methods). */
+/* By-id channel access (the openmv Python package's underscore methods). */
 OMV_API int omv_client_channel_size_id(omv_client *c, int channel_id, size_t *size);
 /* *shape: malloc'd array of *count words. */
 OMV_API int omv_client_channel_shape(omv_client *c, int channel_id, uint32_t **shape,

@@ -4,11 +4,24 @@
 #ifndef OMVCLIENT_PRIVATE_H
 #define OMVCLIENT_PRIVATE_H
 
+#include <sys/types.h>
+
 #include "omvclient.h"
 
 /* Record the client's last error; returns code for `return set_error(...)`. */
 int omv_set_error(omv_client *c, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The same, keeping e (an errno value) for omv_client_error_errno(). */
+int omv_set_error_errno(omv_client *c, int code, int e, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Take fd (non-blocking, close-on-exec) as the connection; child is the
+ * process at its far end (ssh), or 0. */
+void omv_client_attach(omv_client *c, int fd, pid_t child);
+/* Close the connection; *status (may be NULL) gets the wait status of the
+ * process at its far end, -1 when there was none. */
+void omv_client_detach(omv_client *c, int *status);
 
 /* Build an omv_frame from a read_frame result or a frame notification's
  * params; data is decoded from base64 when present. NULL on bad input. */

@@ -1,56 +1,337 @@
 /*
- * omvctl's commands that follow notifications: exec --follow, stdout
- * --follow, events, stream and snapshot. Each subscribes first, then runs
- * the client's loop (omv_client_wait) until its goal, a deadline or Ctrl-C.
+ * omvctl's commands that follow notifications about scripts and events:
+ * exec (with --follow), stdout (with --follow) and events.
  */
 #include "omvctl.h"
 
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "image_write.h"
+/* ---- exec ------------------------------------------------------------------ */
 
-static uint64_t now_ms(void)
+/* What MicroPython prints first when a script dies of an exception. */
+#define TRACEBACK "Traceback (most recent call last):"
+
+enum script_end { END_NONE, END_DONE, END_REPLACED, END_LINK_LOST };
+
+struct follow {
+	struct ctl *ctl;
+	bool started;		/* exec's reply is in: what follows is this run's */
+	json_int_t run;		/* its run id; 0 when omvd gives none */
+	bool running;		/* its start was announced */
+	bool done;		/* ended: see end */
+	enum script_end end;
+	json_int_t other_run;	/* END_REPLACED: the run that replaced it */
+	char reason[256];	/* END_LINK_LOST: why */
+
+	/* Traceback detection across stdout chunks. */
+	bool traceback;
+	bool at_start;		/* tail begins at the start of the output */
+	char tail[sizeof TRACEBACK];
+	size_t tail_len;
+};
+
+static void scan_traceback(struct follow *f, const char *text)
+{
+	size_t mlen = strlen(TRACEBACK), n = strlen(text), total = f->tail_len + n, keep;
+	char *buf = malloc(total + 1);
+
+	if (!buf)
+		return;
+	memcpy(buf, f->tail, f->tail_len);
+	memcpy(buf + f->tail_len, text, n + 1);
+	for (const char *p = strstr(buf, TRACEBACK); p; p = strstr(p + 1, TRACEBACK))
+		if (p > buf ? p[-1] == '\n' : f->at_start)
+			f->traceback = true;
+	/* A marker split between chunks, with the byte before it. */
+	keep = total < mlen ? total : mlen;
+	if (keep < total)
+		f->at_start = false;
+	memcpy(f->tail, buf + total - keep, keep);
+	f->tail_len = keep;
+	free(buf);
+}
+
+static void print_stdout(const struct ctl *ctl, json_t *params)
+{
+	const char *text = json_string_value(json_object_get(params, "text"));
+
+	if (!text)
+		return;
+	if (ctl->json) {
+		ctl_print_json(json_incref(params));
+	} else {
+		fputs(text, stdout);
+		fflush(stdout);
+	}
+}
+
+/* Whether a notification's run id (when it has one) is not ours. */
+static bool other_run(const struct follow *f, json_t *params, json_int_t *run)
+{
+	json_t *r = json_object_get(params, "run");
+
+	*run = json_is_integer(r) ? json_integer_value(r) : 0;
+	return f->run && *run && *run != f->run;
+}
+
+static void finish(struct follow *f, enum script_end end)
+{
+	f->done = true;
+	f->end = end;
+}
+
+static void on_exec_notify(omv_client *c, const char *method, json_t *params, void *arg)
+{
+	struct follow *f = arg;
+	json_int_t run;
+
+	if (!f->started || f->done)
+		return;	/* the output or end of the script this exec replaced */
+	if (strcmp(method, "stdout") == 0) {
+		if (other_run(f, params, &run))
+			return;
+		scan_traceback(f, json_string_value(json_object_get(params, "text")) ?: "");
+		print_stdout(f->ctl, params);
+	} else if (strcmp(method, "state") == 0) {
+		json_t *running = json_object_get(params, "script_running");
+
+		if (other_run(f, params, &run) && run > f->run) {
+			f->other_run = run;
+			finish(f, END_REPLACED);
+		} else if (json_is_true(running)) {
+			f->running = true;
+		} else if (json_is_false(running) && (f->running || run == f->run)) {
+			const char *end = json_string_value(json_object_get(params, "end"));
+
+			/* Replaced: the state of the run that replaced it names it. */
+			if (!end || strcmp(end, "replaced") != 0)
+				finish(f, END_DONE);
+		}
+	} else if (strcmp(method, "link") == 0) {
+		const char *state = json_string_value(json_object_get(params, "state"));
+		const char *reason = json_string_value(json_object_get(params, "reason"));
+
+		if (state && strcmp(state, "closed") == 0) {
+			snprintf(f->reason, sizeof f->reason, "%s", reason ? reason : "link closed");
+			finish(f, END_LINK_LOST);
+		}
+	}
+}
+
+/* The exit status for how the followed script ended. */
+static int follow_status(struct follow *f, enum run_result res, bool stop_on_exit)
+{
+	switch (res) {
+	case RUN_DONE:
+		break;
+	case RUN_INTERRUPTED:
+		/* Only a script still ours is stopped. */
+		if (stop_on_exit && omv_client_stop(f->ctl->c) < 0)
+			ctl_fail(f->ctl);
+		return EXIT_INTERRUPTED;
+	default:
+		return ctl_fail(f->ctl);
+	}
+	switch (f->end) {
+	case END_REPLACED:
+		return ctl_error("another client replaced the script (run %" JSON_INTEGER_FORMAT
+				 " started)", f->other_run);
+	case END_LINK_LOST:
+		return ctl_error("lost the link to the cam while the script ran: %s", f->reason);
+	default:
+		return f->traceback ? ctl_error("the script ended with an exception") : EXIT_OK;
+	}
+}
+
+/* When the cam tells how many bytes its stdin takes (a shape on the stdin
+ * channel), a script larger than that is refused before it is sent. */
+static int check_stdin_size(struct ctl *ctl, const char *file, size_t len)
+{
+	json_t *shape;
+	json_int_t room;
+	int id;
+
+	if (omv_client_get_channel_id(ctl->c, "stdin", &id) < 0 || id < 0 ||
+	    ctl_call(ctl, "channel_shape", json_pack("{s:i}", "channel_id", id), &shape) < 0)
+		return EXIT_OK;	/* the cam does not say: the cam judges */
+	room = json_integer_value(json_array_get(shape, 0));
+	json_decref(shape);
+	if (room <= 0 || len <= (size_t)room)
+		return EXIT_OK;
+	return ctl_error("%s is %zu bytes, more than the cam's stdin takes (%" JSON_INTEGER_FORMAT
+			 " bytes): not sent", file, len, room);
+}
+
+static int send_script(struct ctl *ctl, struct follow *f, const char *file,
+		       const char *script, size_t len)
+{
+	json_t *res;
+	const char *status;
+	int rc = check_stdin_size(ctl, file, len);
+
+	if (rc)
+		return rc;
+	if (ctl_call(ctl, "exec", json_pack("{s:s}", "script", script), &res) == 0) {
+		f->run = json_is_integer(res) ? json_integer_value(res) : 0;
+		f->started = true;
+		json_decref(res);
+		return EXIT_OK;
+	}
+	status = json_string_value(json_object_get(omv_client_error_data(ctl->c), "name"));
+	if (status && strcmp(status, "OVERFLOW") == 0)
+		return ctl_error("%s (%zu bytes) is more than the cam's stdin takes (OVERFLOW)",
+				 file, len);
+	return ctl_fail(ctl);
+}
+
+int cmd_exec(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ "stop-on-exit", no_argument, NULL, OPT_COMMAND },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const topics[] = { "stdout", "state", "link", NULL };
+	struct follow f = { .ctl = ctl, .at_start = true };
+	bool follow = false, stop_on_exit = false;
+	const char *file, *name;
+	unsigned char *script;
+	size_t len;
+	int opt, rc;
+
+	while ((opt = ctl_getopt(ctl, argc, argv, "f", opts)) != -1) {
+		if (opt == 'f')
+			follow = true;
+		else if (opt == OPT_COMMAND)
+			stop_on_exit = true;
+		else
+			return EXIT_USAGE;
+	}
+	if (optind >= argc)
+		return ctl_usage_error(ctl, "no script FILE given (use - for standard input)");
+	if (optind + 1 < argc)
+		return ctl_usage_error(ctl, "unexpected argument '%s'", argv[optind + 1]);
+	if (stop_on_exit && !follow)
+		return ctl_usage_error(ctl, "--stop-on-exit goes with --follow");
+	file = argv[optind];
+	name = strcmp(file, "-") ? file : "standard input";
+	script = ctl_slurp(file, &len);
+	if (!script)
+		return ctl_error("cannot read %s: %s", name, strerror(errno));
+	if (memchr(script, '\0', len)) {
+		free(script);
+		return ctl_error("%s is not a text script", name);
+	}
+	if (follow) {
+		omv_client_on_notify(ctl->c, on_exec_notify, &f);
+		rc = ctl_subscribe(ctl, topics, NULL);
+	} else {
+		rc = ctl_connect(ctl);
+	}
+	if (rc == EXIT_OK)
+		rc = send_script(ctl, &f, name, (const char *)script, len);
+	free(script);
+	if (rc)
+		return rc;
+	if (!follow) {
+		if (ctl->json)
+			ctl_print_json(f.run ? json_integer(f.run) : json_null());
+		return EXIT_OK;
+	}
+	return follow_status(&f, ctl_run_until(ctl, &f.done, 0), stop_on_exit);
+}
+
+/* ---- stdout ---------------------------------------------------------------- */
+
+static void on_stdout_notify(omv_client *c, const char *method, json_t *params, void *arg)
+{
+	if (strcmp(method, "stdout") == 0)
+		print_stdout(arg, params);
+}
+
+int cmd_stdout(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "follow", no_argument, NULL, 'f' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const char *const topics[] = { "stdout", NULL };
+	bool follow = false, never = false;
+	char *text;
+	int opt, rc;
+
+	while ((opt = ctl_getopt(ctl, argc, argv, "f", opts)) != -1) {
+		if (opt != 'f')
+			return EXIT_USAGE;
+		follow = true;
+	}
+	if (optind < argc)
+		return ctl_usage_error(ctl, "unexpected argument '%s'", argv[optind]);
+	if (!follow) {
+		if ((rc = ctl_connect(ctl)))
+			return rc;
+		if (omv_client_read_stdout(ctl->c, &text) < 0)
+			return ctl_fail(ctl);
+		if (ctl->json)
+			ctl_print_json(text ? json_string(text) : json_null());
+		else if (text)
+			fputs(text, stdout);
+		free(text);
+		return EXIT_OK;
+	}
+	omv_client_on_notify(ctl->c, on_stdout_notify, ctl);
+	if ((rc = ctl_subscribe(ctl, topics, NULL)))
+		return rc;
+	return ctl_run_status(ctl, ctl_run_until(ctl, &never, 0));
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+#define NOTIFY 0xFFFF
+
+struct events {
+	struct ctl *ctl;
+	const char *channel;	/* --channel: a name or an id; NULL: all */
+	bool no_frames;
+	long left;		/* lines still to print; < 0: no limit */
+	bool done;
+};
+
+/* What a cam event means, by channel and code. */
+static void event_name(const char *chan, int id, int code, char *buf, size_t size)
+{
+	static const char *const system[] = { "CHANNEL_REGISTERED", "CHANNEL_UNREGISTERED",
+					      "SOFT_REBOOT" };
+
+	if (id == 0 && code >= 0 && code < 3)
+		snprintf(buf, size, "%s", system[code]);
+	else if (chan && strcmp(chan, "stdin") == 0 && (code == 0 || code == 1))
+		snprintf(buf, size, "script %s", code ? "started" : "stopped");
+	else if (code == NOTIFY && chan && strcmp(chan, "stream") == 0)
+		snprintf(buf, size, "frame ready");
+	else if (code == NOTIFY && chan && strcmp(chan, "stdout") == 0)
+		snprintf(buf, size, "output waiting");
+	else if (code == NOTIFY)
+		snprintf(buf, size, "notify");
+	else
+		snprintf(buf, size, "event %d", code);
+}
+
+/* "12:34:56.789", local time now. */
+static void time_text(char *buf, size_t size)
 {
 	struct timespec ts;
+	struct tm tm;
+	char hms[16];
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-enum run_result { RUN_DONE, RUN_INTERRUPTED, RUN_TIMEOUT, RUN_ERROR };
-
-/* Dispatch notifications until *done, Ctrl-C, or deadline (0: none). */
-static enum run_result run_until(struct ctl *ctl, const bool *done, uint64_t deadline)
-{
-	while (!*done) {
-		int wait = 500;
-
-		if (ctl_interrupted)
-			return RUN_INTERRUPTED;
-		if (deadline) {
-			uint64_t now = now_ms();
-
-			if (now >= deadline)
-				return RUN_TIMEOUT;
-			if (deadline - now < (uint64_t)wait)
-				wait = (int)(deadline - now);
-		}
-		if (omv_client_wait(ctl->c, wait) < 0)
-			return RUN_ERROR;
-	}
-	return RUN_DONE;
-}
-
-static int subscribe(struct ctl *ctl, const char *const *topics, const char *frame_format)
-{
-	if (ctl_connect(ctl))
-		return EXIT_FAIL;
-	return omv_client_subscribe(ctl->c, topics, frame_format) < 0 ? ctl_fail(ctl) : EXIT_OK;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	strftime(hms, sizeof hms, "%H:%M:%S", &tm);
+	snprintf(buf, size, "%s.%03ld", hms, ts.tv_nsec / 1000000);
 }
 
 /* Print params as "key=value ..." (strings bare, the rest as JSON). */
@@ -71,193 +352,47 @@ static void print_fields(json_t *params)
 	}
 }
 
-/* ---- exec / stdout -------------------------------------------------------- */
-
-struct follow {
-	struct ctl *ctl;
-	bool started;		/* exec's reply is in: what follows is this script's */
-	bool running;		/* its start was announced */
-	bool ended;		/* state said it stopped: its output is all printed */
-	uint64_t end_event_ms;	/* when the cam's raw end event came; 0 before */
-};
-
-/* omvd announces script_running=false only after the script's last output
- * (the cam's soft-reboot line included). A daemon that never does, after
- * the cam said the script ended, is not waited for longer than this. */
-#define EXEC_END_GRACE_MS 3000
-
-static void print_stdout(const struct ctl *ctl, json_t *params)
+static bool wanted(const struct events *ev, const char *method, const char *chan, int id,
+		   int code)
 {
-	const char *text = json_string_value(json_object_get(params, "text"));
+	char num[16];
 
-	if (!text)
-		return;
-	if (ctl->json) {
-		ctl_print_json(json_incref(params));
-	} else {
-		fputs(text, stdout);
-		fflush(stdout);
-	}
+	if (strcmp(method, "event") != 0)
+		return !ev->channel;	/* link and state belong to no channel */
+	if (ev->no_frames && code == NOTIFY && chan && strcmp(chan, "stream") == 0)
+		return false;
+	snprintf(num, sizeof num, "%d", id);
+	return !ev->channel || strcmp(ev->channel, num) == 0 ||
+	       (chan && strcmp(ev->channel, chan) == 0);
 }
-
-/* The script's start and end come from the shared state's script_running;
- * an end only counts after a start, so the end of a script this exec
- * replaced is not taken for the new one's. */
-static void on_exec_notify(omv_client *c, const char *method, json_t *params, void *arg)
-{
-	struct follow *f = arg;
-
-	if (!f->started)
-		return;	/* the end or output of the script this exec replaced */
-	if (strcmp(method, "stdout") == 0) {
-		print_stdout(f->ctl, params);
-	} else if (strcmp(method, "state") == 0) {
-		json_t *running = json_object_get(params, "script_running");
-
-		if (json_is_true(running))
-			f->running = true;
-		else if (json_is_false(running) && f->running)
-			f->ended = true;
-	} else if (strcmp(method, "event") == 0) {
-		const char *name = json_string_value(json_object_get(params, "name"));
-
-		if (f->running && !f->end_event_ms && name && strcmp(name, "stdin") == 0 &&
-		    json_integer_value(json_object_get(params, "event")) == 0)
-			f->end_event_ms = now_ms();
-	}
-}
-
-/* Print the script's output until its end is announced. */
-static int follow_script(struct ctl *ctl, struct follow *f)
-{
-	while (!f->ended) {
-		int wait = 500;
-
-		if (ctl_interrupted)
-			return 130;
-		if (f->end_event_ms) {
-			uint64_t now = now_ms();
-
-			if (now >= f->end_event_ms + EXEC_END_GRACE_MS)
-				break;
-			if (f->end_event_ms + EXEC_END_GRACE_MS - now < (uint64_t)wait)
-				wait = (int)(f->end_event_ms + EXEC_END_GRACE_MS - now);
-		}
-		if (omv_client_wait(ctl->c, wait) < 0)
-			return ctl_fail(ctl);
-	}
-	return EXIT_OK;
-}
-
-int cmd_exec(struct ctl *ctl, int argc, char **argv)
-{
-	static const char *const topics[] = { "stdout", "event", "state", NULL };
-	struct follow f = { .ctl = ctl };
-	const char *file = NULL;
-	bool follow = false;
-	unsigned char *script;
-	size_t len;
-	int rc;
-
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0)
-			follow = true;
-		else if (!file)
-			file = argv[i];
-		else
-			return ctl_usage_error("exec", "unexpected argument '%s'", argv[i]);
-	}
-	if (!file)
-		return ctl_usage_error("exec", "no script FILE given (use - for standard input)");
-	script = ctl_slurp(file, &len);
-	if (!script)
-		return ctl_error("cannot read %s: %s", strcmp(file, "-") ? file : "standard input",
-				 strerror(errno));
-	if (memchr(script, '\0', len)) {
-		free(script);
-		return ctl_error("%s is not a text script", file);
-	}
-	if (follow) {
-		omv_client_on_notify(ctl->c, on_exec_notify, &f);
-		rc = subscribe(ctl, topics, NULL);
-		if (rc) {
-			free(script);
-			return rc;
-		}
-	}
-	if (!follow && ctl_connect(ctl)) {
-		free(script);
-		return EXIT_FAIL;
-	}
-	rc = omv_client_exec(ctl->c, (const char *)script, NULL);
-	free(script);
-	if (rc < 0)
-		return ctl_fail(ctl);
-	f.started = true;
-	if (!follow) {
-		if (ctl->json)
-			ctl_print_json(json_null());
-		return EXIT_OK;
-	}
-	return follow_script(ctl, &f);
-}
-
-static void on_stdout_notify(omv_client *c, const char *method, json_t *params, void *arg)
-{
-	if (strcmp(method, "stdout") == 0)
-		print_stdout(arg, params);
-}
-
-int cmd_stdout(struct ctl *ctl, int argc, char **argv)
-{
-	static const char *const topics[] = { "stdout", NULL };
-	bool follow = false, never = false;
-	char *text;
-	int rc;
-
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0)
-			follow = true;
-		else
-			return ctl_usage_error("stdout", "unexpected argument '%s'", argv[i]);
-	}
-	if (!follow) {
-		if (ctl_connect(ctl))
-			return EXIT_FAIL;
-		if (omv_client_read_stdout(ctl->c, &text) < 0)
-			return ctl_fail(ctl);
-		if (ctl->json)
-			ctl_print_json(text ? json_string(text) : json_null());
-		else if (text)
-			fputs(text, stdout);
-		free(text);
-		return EXIT_OK;
-	}
-	omv_client_on_notify(ctl->c, on_stdout_notify, ctl);
-	rc = subscribe(ctl, topics, NULL);
-	if (rc)
-		return rc;
-	return run_until(ctl, &never, 0) == RUN_ERROR ? ctl_fail(ctl) : EXIT_OK;
-}
-
-/* ---- events --------------------------------------------------------------- */
-
-struct events {
-	struct ctl *ctl;
-	long left;		/* lines still to print; < 0: no limit */
-	bool done;
-};
 
 static void on_event_notify(omv_client *c, const char *method, json_t *params, void *arg)
 {
 	struct events *ev = arg;
+	const char *chan = json_string_value(json_object_get(params, "name"));
+	int id = (int)json_integer_value(json_object_get(params, "channel"));
+	int code = (int)json_integer_value(json_object_get(params, "event"));
+	char when[32], what[64];
 
-	if (ev->done)
+	if (ev->done || !wanted(ev, method, chan, id, code))
 		return;
+	time_text(when, sizeof when);
+	if (strcmp(method, "event") == 0)
+		event_name(chan, id, code, what, sizeof what);
 	if (ev->ctl->json) {
-		ctl_print_json(json_pack("{s:s,s:O}", "topic", method, "params", params));
+		json_t *line = json_pack("{s:s, s:s, s:O}", "time", when, "topic", method,
+					 "params", params);
+
+		if (strcmp(method, "event") == 0)
+			json_object_set_new(line, "what", json_string(what));
+		ctl_print_json(line);
+	} else if (strcmp(method, "event") == 0) {
+		char label[80];
+
+		snprintf(label, sizeof label, "%s(%d)", id == 0 ? "system" : chan ? chan : "?", id);
+		printf("%s  event  %-12s %s\n", when, label, what);
 	} else {
-		printf("%s", method);
+		printf("%s  %-5s", when, method);
 		print_fields(params);
 		printf("\n");
 	}
@@ -266,317 +401,35 @@ static void on_event_notify(omv_client *c, const char *method, json_t *params, v
 		ev->done = true;
 }
 
-static int parse_count(const char *cmd, int argc, char **argv, long *count)
-{
-	*count = -1;
-	for (int i = 1; i < argc; i++) {
-		if ((strcmp(argv[i], "--count") == 0 || strcmp(argv[i], "-n") == 0) &&
-		    i + 1 < argc) {
-			char *end;
-
-			*count = strtol(argv[++i], &end, 10);
-			if (*end || *count <= 0)
-				return ctl_usage_error(cmd, "invalid count '%s'", argv[i]);
-		} else {
-			return ctl_usage_error(cmd, "unexpected argument '%s'", argv[i]);
-		}
-	}
-	return EXIT_OK;
-}
-
 int cmd_events(struct ctl *ctl, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "count", required_argument, NULL, 'n' },
+		{ "channel", required_argument, NULL, 'c' },
+		{ "no-frames", no_argument, NULL, OPT_COMMAND },
+		{ NULL, 0, NULL, 0 },
+	};
 	static const char *const topics[] = { "event", "link", "state", NULL };
-	struct events ev = { .ctl = ctl };
-	int rc = parse_count("events", argc, argv, &ev.left);
+	struct events ev = { .ctl = ctl, .left = -1 };
+	int opt, rc;
 
-	if (rc)
-		return rc;
+	while ((opt = ctl_getopt(ctl, argc, argv, "n:", opts)) != -1) {
+		if (opt == 'n') {
+			ev.left = ctl_parse_count(optarg);
+			if (ev.left < 0)
+				return ctl_usage_error(ctl, "invalid count '%s'", optarg);
+		} else if (opt == 'c') {
+			ev.channel = optarg;
+		} else if (opt == OPT_COMMAND) {
+			ev.no_frames = true;
+		} else {
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return ctl_usage_error(ctl, "unexpected argument '%s'", argv[optind]);
 	omv_client_on_notify(ctl->c, on_event_notify, &ev);
-	rc = subscribe(ctl, topics, NULL);
-	if (rc)
+	if ((rc = ctl_subscribe(ctl, topics, NULL)))
 		return rc;
-	return run_until(ctl, &ev.done, 0) == RUN_ERROR ? ctl_fail(ctl) : EXIT_OK;
-}
-
-/* ---- streaming helpers ------------------------------------------------------- */
-
-/* Turn streaming on when it is off; *enabled tells whether we did. */
-static int streaming_on(struct ctl *ctl, bool *enabled)
-{
-	omv_status st;
-
-	*enabled = false;
-	if (omv_client_status(ctl->c, &st) < 0)
-		return ctl_fail(ctl);
-	if (st.streaming)
-		return EXIT_OK;
-	if (omv_client_streaming(ctl->c, true, false, 0, 0) < 0)
-		return ctl_fail(ctl);
-	*enabled = true;
-	return EXIT_OK;
-}
-
-/* Put streaming back as it was; keeps the first failure. */
-static int streaming_restore(struct ctl *ctl, bool enabled, int rc)
-{
-	if (!enabled || omv_client_fd(ctl->c) < 0)
-		return rc;
-	if (omv_client_streaming(ctl->c, false, false, 0, 0) < 0 && rc == EXIT_OK)
-		return ctl_fail(ctl);
-	return rc;
-}
-
-/* ---- stream ---------------------------------------------------------------- */
-
-struct rate {
-	struct ctl *ctl;
-	long left;		/* frames still to count; < 0: no limit */
-	bool done;
-	uint64_t frames, bytes, first_ms, last_ms, first_number, last_number;
-	uint64_t win_start, win_frames, win_bytes;
-	double fps, bps;
-	int width, height;
-};
-
-static void print_rate(const struct rate *r, bool final)
-{
-	printf("\rframe %llu  %dx%d  %.1f fps  %.1f KB/s  (%llu frames)%s",
-	       (unsigned long long)r->last_number, r->width, r->height, r->fps,
-	       r->bps / 1024.0, (unsigned long long)r->frames, final ? "\n" : "   ");
-	fflush(stdout);
-}
-
-static void on_stream_frame(omv_client *c, const omv_frame *f, void *arg)
-{
-	struct rate *r = arg;
-	uint64_t now = now_ms();
-
-	if (r->done)
-		return;
-	if (r->frames++ == 0) {
-		r->first_ms = r->win_start = now;
-		r->first_number = f->number;
-	}
-	r->last_ms = now;
-	r->last_number = f->number;
-	r->width = f->width;
-	r->height = f->height;
-	r->bytes += f->raw_size;
-	r->win_frames++;
-	r->win_bytes += f->raw_size;
-	if (now - r->win_start >= 1000) {
-		double secs = (double)(now - r->win_start) / 1000.0;
-
-		r->fps = (double)r->win_frames / secs;
-		r->bps = (double)r->win_bytes / secs;
-		r->win_start = now;
-		r->win_frames = r->win_bytes = 0;
-		if (!r->ctl->json)
-			print_rate(r, false);
-	}
-	if (r->left > 0 && --r->left == 0)
-		r->done = true;
-}
-
-int cmd_stream(struct ctl *ctl, int argc, char **argv)
-{
-	static const char *const topics[] = { "frame", NULL };
-	struct rate r = { .ctl = ctl };
-	bool enabled;
-	enum run_result res;
-	int rc = parse_count("stream", argc, argv, &r.left);
-
-	if (rc)
-		return rc;
-	omv_client_on_frame(ctl->c, on_stream_frame, &r);
-	rc = subscribe(ctl, topics, NULL);
-	if (rc || (rc = streaming_on(ctl, &enabled)))
-		return rc;
-	res = run_until(ctl, &r.done, 0);
-	if (r.frames > 1 && r.last_ms > r.first_ms) {
-		double secs = (double)(r.last_ms - r.first_ms) / 1000.0;
-
-		r.fps = (double)(r.frames - 1) / secs;
-		r.bps = (double)(r.bytes - r.bytes / r.frames) / secs;
-	}
-	if (ctl->json)
-		ctl_print_json(json_pack("{s:I,s:I,s:I,s:i,s:i,s:f,s:f}",
-					 "frames", (json_int_t)r.frames,
-					 "first", (json_int_t)r.first_number,
-					 "last", (json_int_t)r.last_number,
-					 "width", r.width, "height", r.height,
-					 "fps", r.fps, "bytes_per_s", r.bps));
-	else if (r.frames)
-		print_rate(&r, true);
-	rc = res == RUN_ERROR ? ctl_fail(ctl) : EXIT_OK;
-	return streaming_restore(ctl, enabled, rc);
-}
-
-/* ---- snapshot ----------------------------------------------------------- */
-
-struct shot {
-	bool seen;		/* a frame notification arrived */
-	uint32_t format;
-};
-
-static void on_shot_frame(omv_client *c, const omv_frame *f, void *arg)
-{
-	struct shot *s = arg;
-
-	s->seen = true;
-	s->format = f->format;
-}
-
-/* Fetch the newest frame and write it; 1 when there was none to read. */
-static int save_frame(struct ctl *ctl, const char *path, enum image_type type,
-		      const struct shot *s)
-{
-	bool as_jpeg = type == IMAGE_JPEG && s->format == OMV_PIXFORMAT_JPEG;
-	omv_frame *f;
-	int rc;
-
-	rc = omv_client_read_frame(ctl->c, as_jpeg ? "jpeg" : "rgb888", &f);
-	if (rc == OMV_RPC_INVALID_PARAMS && as_jpeg) {	/* it became raw meanwhile */
-		as_jpeg = false;
-		rc = omv_client_read_frame(ctl->c, "rgb888", &f);
-	}
-	if (rc < 0)
-		return ctl_fail(ctl);
-	if (!f)
-		return 1;
-	if (!as_jpeg && f->len != (size_t)f->width * (size_t)f->height * 3) {
-		rc = ctl_error("frame has %zu bytes, not %dx%d RGB", f->len, f->width, f->height);
-		omv_frame_free(f);
-		return rc;
-	}
-	if (as_jpeg)
-		rc = image_write_bytes(path, f->data, f->len);
-	else if (type == IMAGE_PPM)
-		rc = image_write_ppm(path, f->data, f->width, f->height);
-	else if (type == IMAGE_PNG)
-		rc = image_write_png(path, f->data, f->width, f->height);
-	else
-		rc = image_write_jpeg(path, f->data, f->width, f->height, 90);
-	if (rc < 0) {
-		rc = ctl_error("cannot write %s: %s", path, strerror(errno));
-	} else {
-		if (ctl->json)
-			ctl_print_json(json_pack("{s:s,s:I,s:i,s:i,s:s}", "file", path,
-						 "number", (json_int_t)f->number,
-						 "width", f->width, "height", f->height,
-						 "encoding", as_jpeg ? "jpeg" : "rgb888"));
-		else
-			printf("%s: frame %llu, %dx%d\n", path, (unsigned long long)f->number,
-			       f->width, f->height);
-		rc = EXIT_OK;
-	}
-	omv_frame_free(f);
-	return rc;
-}
-
-int cmd_snapshot(struct ctl *ctl, int argc, char **argv)
-{
-	static const char *const topics[] = { "frame", NULL };
-	int wait_ms = ctl->timeout_ms;
-	const char *path = NULL;
-	struct shot s = { 0 };
-	enum image_type type;
-	uint64_t deadline;
-	bool enabled;
-	int rc;
-
-	for (int i = 1; i < argc; i++) {
-		if ((strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) &&
-		    i + 1 < argc) {
-			path = argv[++i];
-		} else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
-			wait_ms = ctl_parse_seconds(argv[++i]);
-			if (wait_ms < 0)
-				return ctl_usage_error("snapshot", "invalid --timeout '%s'", argv[i]);
-		} else {
-			return ctl_usage_error("snapshot", "unexpected argument '%s'", argv[i]);
-		}
-	}
-	if (!path)
-		return ctl_usage_error("snapshot", "no output file given (-o FILE)");
-	type = image_type_of(path);
-	if (type == IMAGE_UNKNOWN)
-		return ctl_usage_error("snapshot", "'%s': use a .ppm, .png, .jpg or .jpeg name",
-				       path);
-	omv_client_on_frame(ctl->c, on_shot_frame, &s);
-	rc = subscribe(ctl, topics, NULL);
-	if (rc || (rc = streaming_on(ctl, &enabled)))
-		return rc;
-	deadline = wait_ms > 0 ? now_ms() + (uint64_t)wait_ms : 0;
-	for (;;) {
-		enum run_result res = run_until(ctl, &s.seen, deadline);
-
-		if (res == RUN_ERROR) {
-			rc = ctl_fail(ctl);
-			break;
-		}
-		if (res == RUN_INTERRUPTED) {
-			rc = 130;
-			break;
-		}
-		if (res == RUN_TIMEOUT) {
-			rc = ctl_error("no frame from the cam within %.1f s", wait_ms / 1000.0);
-			break;
-		}
-		rc = save_frame(ctl, path, type, &s);
-		if (rc != 1)
-			break;
-		s.seen = false;	/* nothing newer than our last read: wait for the next */
-	}
-	return streaming_restore(ctl, enabled, rc);
-}
-
-/* ---- wait ------------------------------------------------------------------ */
-
-struct link_wait {
-	bool ready;
-};
-
-static void on_link_notify(omv_client *c, const char *method, json_t *params, void *arg)
-{
-	struct link_wait *w = arg;
-	const char *state = json_string_value(json_object_get(params, "state"));
-
-	if (strcmp(method, "link") == 0 && state != NULL)
-		w->ready = strcmp(state, "ready") == 0;
-}
-
-int cmd_wait(struct ctl *ctl, int argc, char **argv)
-{
-	static const char *const topics[] = { "link", NULL };
-	struct link_wait w = { false };
-	int wait_ms = 30000, rc;
-
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
-			wait_ms = ctl_parse_seconds(argv[++i]);
-			if (wait_ms < 0)
-				return ctl_usage_error("wait", "invalid --timeout '%s'", argv[i]);
-		} else {
-			return ctl_usage_error("wait", "unexpected argument '%s'", argv[i]);
-		}
-	}
-	/* Subscribe first, then ask: a link that comes up in between is seen. */
-	omv_client_on_notify(ctl->c, on_link_notify, &w);
-	rc = subscribe(ctl, topics, NULL);
-	if (rc)
-		return rc;
-	if (omv_client_is_connected(ctl->c, &w.ready) < 0)
-		return ctl_fail(ctl);
-	switch (run_until(ctl, &w.ready, now_ms() + (uint64_t)wait_ms)) {
-	case RUN_DONE:
-		return EXIT_OK;
-	case RUN_TIMEOUT:
-		return ctl_error("cam not connected after %.1f s", wait_ms / 1000.0);
-	case RUN_INTERRUPTED:
-		return 130;
-	default:
-		return ctl_fail(ctl);
-	}
+	return ctl_run_status(ctl, ctl_run_until(ctl, &ev.done, 0));
 }

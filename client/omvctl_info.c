@@ -1,23 +1,14 @@
 /*
- * omvctl's one-shot commands: status, info, stats, profile, channels,
- * channel read/write, stop, reset, boot and the generic call.
+ * omvctl's commands that describe things: status, list, info, stats, and
+ * the generic call.
  */
 #include "omvctl.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* For commands without arguments: check there are none, then connect. */
-static int ready(struct ctl *ctl, int argc, char **argv)
-{
-	if (argc > 1)
-		return ctl_usage_error(argv[0], "unexpected argument '%s'", argv[1]);
-	return ctl_connect(ctl);
-}
 
 /* --json form of a command: one method's result, printed as it is. */
 static int print_call(struct ctl *ctl, const char *method, json_t *params)
@@ -37,32 +28,205 @@ static const char *yes_no(bool v)
 	return v ? "yes" : "no";
 }
 
+/* The negotiated caps on one line; "-" while they are unknown. */
+static void print_caps(const json_t *caps)
+{
+	if (!json_is_object(caps)) {
+		printf("-\n");
+		return;
+	}
+	printf("crc %s, seq %s, ack %s, events %s, max payload %" JSON_INTEGER_FORMAT "\n",
+	       yes_no(json_is_true(json_object_get(caps, "crc"))),
+	       yes_no(json_is_true(json_object_get(caps, "seq"))),
+	       yes_no(json_is_true(json_object_get(caps, "ack"))),
+	       yes_no(json_is_true(json_object_get(caps, "events"))),
+	       json_integer_value(json_object_get(caps, "max_payload")));
+}
+
+static const char *str_or_dash(const json_t *v)
+{
+	return json_is_string(v) && json_string_value(v)[0] ? json_string_value(v) : "-";
+}
+
 int cmd_status(struct ctl *ctl, int argc, char **argv)
 {
+	json_t *st, *shared, *res, *run;
+	const char *link, *reason;
 	int rc;
-	omv_status st;
 
-	if ((rc = ready(ctl, argc, argv)))
+	if ((rc = ctl_no_operands(ctl, argc, argv)) || (rc = ctl_connect(ctl)))
 		return rc;
 	if (ctl->json)
 		return print_call(ctl, "status", NULL);
-	if (omv_client_status(ctl->c, &st) < 0)
+	if (omv_client_call(ctl->c, "status", NULL, &st) < 0)
 		return ctl_fail(ctl);
-	printf("link:      %s%s%s\n", st.link, st.port[0] ? " on " : "", st.port);
-	printf("caps:      crc %s, seq %s, ack %s, events %s, max payload %" PRIu32 "\n",
-	       yes_no(st.caps.crc), yes_no(st.caps.seq), yes_no(st.caps.ack),
-	       yes_no(st.caps.events), st.caps.max_payload);
-	printf("uptime:    %.1f s\n", (double)st.uptime_ms / 1000.0);
-	printf("streaming: %s", st.streaming ? "on" : "off");
-	if (st.streaming)
-		printf(" (%s", st.raw ? "raw" : "jpeg");
-	if (st.streaming && st.res_width > 0)
-		printf(", %dx%d", st.res_width, st.res_height);
-	printf("%s\n", st.streaming ? ")" : "");
-	printf("script:    %s\n", st.script_running ? "running" : "not running");
-	printf("clients:   %d\n", st.clients);
+	link = str_or_dash(json_object_get(st, "link"));
+	reason = json_string_value(json_object_get(st, "reason"));
+	shared = json_object_get(st, "shared");
+	res = json_object_get(shared, "resolution");
+	run = json_object_get(shared, "run");
+	if (strcmp(link, "ready") != 0 && reason && *reason)
+		printf("link:      %s: %s\n", link, reason);
+	else
+		printf("link:      %s\n", link);
+	printf("port:      %s\n", str_or_dash(json_object_get(st, "port")));
+	printf("serial:    %s\n", str_or_dash(json_object_get(st, "serial")));
+	printf("caps:      ");
+	print_caps(json_object_get(st, "caps"));
+	printf("uptime:    %.1f s\n",
+	       (double)json_integer_value(json_object_get(st, "uptime_ms")) / 1000.0);
+	if (json_is_true(json_object_get(shared, "streaming"))) {
+		printf("streaming: on (%s", json_is_true(json_object_get(shared, "raw")) ? "raw" : "jpeg");
+		if (json_array_size(res) == 2)
+			printf(", %" JSON_INTEGER_FORMAT "x%" JSON_INTEGER_FORMAT,
+			       json_integer_value(json_array_get(res, 0)),
+			       json_integer_value(json_array_get(res, 1)));
+		printf(")\n");
+	} else {
+		printf("streaming: off\n");
+	}
+	printf("script:    %s", json_is_true(json_object_get(shared, "script_running"))
+	       ? "running" : "not running");
+	if (json_is_integer(run))
+		printf(" (run %" JSON_INTEGER_FORMAT ")", json_integer_value(run));
+	printf("\nclients:   %" JSON_INTEGER_FORMAT "\n",
+	       json_integer_value(json_object_get(st, "clients")));
+	json_decref(st);
 	return EXIT_OK;
 }
+
+/* ---- list ------------------------------------------------------------------ */
+
+static const struct {
+	uint16_t vid, pid;
+	const char *name;
+} boards[] = {
+	{ 0x37C5, 0x1202, "OpenMV Cam M4" },
+	{ 0x37C5, 0x1203, "OpenMV Cam M7" },
+	{ 0x37C5, 0x1204, "OpenMV Cam H7" },
+	{ 0x37C5, 0x124A, "OpenMV Cam H7 Plus" },
+	{ 0x37C5, 0x1205, "PureThermal" },
+	{ 0x37C5, 0x1206, "OpenMV Cam N6" },
+	{ 0x37C5, 0x1060, "OpenMV Cam RT1062" },
+	{ 0x37C5, 0x16E3, "OpenMV Cam AE3" },
+	{ 0x1209, 0xABD1, "OpenMV Cam (older board)" },
+};
+
+/* The board's name from its USB ids, or "vid:pid"; "-" without them. */
+static void board_name(const json_t *sysinfo, char *buf, size_t size)
+{
+	json_t *vid = json_object_get(sysinfo, "usb_vid"), *pid = json_object_get(sysinfo, "usb_pid");
+
+	snprintf(buf, size, "-");
+	if (!json_is_integer(vid) || !json_is_integer(pid))
+		return;
+	for (size_t i = 0; i < sizeof boards / sizeof boards[0]; i++) {
+		if (boards[i].vid == json_integer_value(vid) && boards[i].pid == json_integer_value(pid)) {
+			snprintf(buf, size, "%s", boards[i].name);
+			return;
+		}
+	}
+	snprintf(buf, size, "%04" JSON_INTEGER_FORMAT "x:%04" JSON_INTEGER_FORMAT "x",
+		 json_integer_value(vid), json_integer_value(pid));
+}
+
+/* What list shows of one socket: {socket, port, serial, board, link,
+ * reason, clients} (clients: the others, not this one). */
+static json_t *describe_socket(struct ctl *ctl, const char *path)
+{
+	omv_client *c = omv_client_new();
+	json_t *st = NULL, *si = NULL, *row;
+	char board[64];
+
+	if (!c)
+		return NULL;
+	omv_client_set_timeout(c, ctl->timeout_ms);
+	if (omv_client_connect(c, path) < 0 || omv_client_call(c, "status", NULL, &st) < 0) {
+		row = json_pack("{s:s, s:s, s:s}", "socket", path, "link", "unreachable",
+				"reason", omv_client_error_message(c));
+		omv_client_free(c);
+		return row;
+	}
+	/* Cached by omvd after the first connect; unknown before. */
+	if (omv_client_call(c, "system_info", NULL, &si) < 0)
+		si = NULL;
+	board_name(si, board, sizeof board);
+	row = json_pack("{s:s, s:O, s:O, s:s, s:O, s:O, s:I}", "socket", path,
+			"port", json_object_get(st, "port"), "serial", json_object_get(st, "serial"),
+			"board", board, "link", json_object_get(st, "link"),
+			"reason", json_object_get(st, "reason") ? json_object_get(st, "reason")
+								 : json_null(),
+			"clients", json_integer_value(json_object_get(st, "clients")) - 1);
+	json_decref(si);
+	json_decref(st);
+	omv_client_free(c);
+	return row;
+}
+
+static int field_width(const json_t *rows, const char *key, int min)
+{
+	size_t i;
+	json_t *r;
+	int w = min;
+
+	json_array_foreach(rows, i, r) {
+		int len = (int)strlen(str_or_dash(json_object_get(r, key)));
+
+		if (len > w)
+			w = len;
+	}
+	return w;
+}
+
+int cmd_list(struct ctl *ctl, int argc, char **argv)
+{
+	char **sockets;
+	json_t *rows, *r;
+	size_t i;
+	int rc, ws, wp, wn, wb;
+
+	if ((rc = ctl_no_operands(ctl, argc, argv)))
+		return rc;
+	sockets = omv_client_list_sockets();
+	rows = json_array();
+	for (i = 0; sockets && sockets[i]; i++)
+		json_array_append_new(rows, describe_socket(ctl, sockets[i]));
+	if (ctl->json) {
+		ctl_print_json(rows);
+		free(sockets);
+		return EXIT_OK;
+	}
+	if (!sockets || !sockets[0])
+		fprintf(stderr, "omvctl: no omvd socket in %s\n", omv_client_runtime_dir());
+	free(sockets);
+	if (json_array_size(rows) == 0) {
+		json_decref(rows);
+		return EXIT_OK;
+	}
+	ws = field_width(rows, "socket", 6);
+	wp = field_width(rows, "port", 4);
+	wn = field_width(rows, "serial", 6);
+	wb = field_width(rows, "board", 5);
+	printf("%-*s  %-*s  %-*s  %-*s  %-11s %s\n", ws, "SOCKET", wp, "PORT", wn, "SERIAL",
+	       wb, "BOARD", "LINK", "CLIENTS");
+	json_array_foreach(rows, i, r) {
+		const char *link = str_or_dash(json_object_get(r, "link"));
+		json_t *clients = json_object_get(r, "clients");
+
+		printf("%-*s  %-*s  %-*s  %-*s  %-11s ", ws, str_or_dash(json_object_get(r, "socket")),
+		       wp, str_or_dash(json_object_get(r, "port")),
+		       wn, str_or_dash(json_object_get(r, "serial")),
+		       wb, str_or_dash(json_object_get(r, "board")), link);
+		if (json_is_integer(clients))
+			printf("%" JSON_INTEGER_FORMAT "\n", json_integer_value(clients));
+		else
+			printf("- (%s)\n", str_or_dash(json_object_get(r, "reason")));
+	}
+	json_decref(rows);
+	return EXIT_OK;
+}
+
+/* ---- info ------------------------------------------------------------------ */
 
 /* info --json: everything the human form shows, in one object. */
 static int info_json(struct ctl *ctl)
@@ -79,6 +243,7 @@ static int info_json(struct ctl *ctl)
 		}
 		if (strcmp(methods[i], "status") == 0) {
 			json_object_set(out, "caps", json_object_get(res, "caps"));
+			json_object_set(out, "serial", json_object_get(res, "serial"));
 			json_decref(res);
 		} else {
 			json_object_set_new(out, strcmp(methods[i], "channel_list") == 0
@@ -116,21 +281,30 @@ static void print_triple(const char *label, const int v[3])
 
 int cmd_info(struct ctl *ctl, int argc, char **argv)
 {
-	int rc;
 	omv_system_info si;
 	omv_version ver;
-	omv_status st;
 	omv_channel *chans;
 	size_t nchans;
+	json_t *st, *sij;
+	char board[64];
+	int rc;
 
-	if ((rc = ready(ctl, argc, argv)))
+	if ((rc = ctl_no_operands(ctl, argc, argv)) || (rc = ctl_connect(ctl)))
 		return rc;
 	if (ctl->json)
 		return info_json(ctl);
 	if (omv_client_version(ctl->c, &ver) < 0 || omv_client_system_info(ctl->c, &si) < 0 ||
-	    omv_client_status(ctl->c, &st) < 0 ||
-	    omv_client_channel_list(ctl->c, &chans, &nchans) < 0)
+	    omv_client_call(ctl->c, "status", NULL, &st) < 0)
 		return ctl_fail(ctl);
+	if (omv_client_channel_list(ctl->c, &chans, &nchans) < 0) {
+		json_decref(st);
+		return ctl_fail(ctl);
+	}
+	sij = json_pack("{s:i, s:i}", "usb_vid", si.usb_vid, "usb_pid", si.usb_pid);
+	board_name(sij, board, sizeof board);
+	json_decref(sij);
+	printf("%-22s %s\n", "Board:", board);
+	printf("%-22s %s\n", "Serial:", str_or_dash(json_object_get(st, "serial")));
 	print_triple("Firmware version:", ver.firmware);
 	print_triple("Protocol version:", ver.protocol);
 	print_triple("Bootloader version:", ver.bootloader);
@@ -152,52 +326,24 @@ int cmd_info(struct ctl *ctl, int argc, char **argv)
 		printf(" %s%s", hw_flags[i].label, on ? "+" : "-");
 	}
 	printf("\n%-22s %" PRIu32 "\n", "PMU event counters:", si.pmu_eventcnt);
-	printf("%-22s crc %s, seq %s, ack %s, events %s, max payload %" PRIu32 "\n",
-	       "Link caps:", yes_no(st.caps.crc), yes_no(st.caps.seq), yes_no(st.caps.ack),
-	       yes_no(st.caps.events), st.caps.max_payload);
+	printf("%-22s ", "Link caps:");
+	print_caps(json_object_get(st, "caps"));
 	printf("%-22s", "Channels:");
 	for (size_t i = 0; i < nchans; i++)
 		printf(" %s(%d)", chans[i].name, chans[i].id);
 	printf("\n");
 	free(chans);
+	json_decref(st);
 	return EXIT_OK;
-}
-
-static int simple(struct ctl *ctl, int argc, char **argv, int (*fn)(omv_client *))
-{
-	int rc = ready(ctl, argc, argv);
-
-	if (rc)
-		return rc;
-	if (fn(ctl->c) < 0)
-		return ctl_fail(ctl);
-	if (ctl->json)
-		ctl_print_json(json_null());
-	return EXIT_OK;
-}
-
-int cmd_stop(struct ctl *ctl, int argc, char **argv)
-{
-	return simple(ctl, argc, argv, omv_client_stop);
-}
-
-int cmd_reset(struct ctl *ctl, int argc, char **argv)
-{
-	return simple(ctl, argc, argv, omv_client_reset);
-}
-
-int cmd_boot(struct ctl *ctl, int argc, char **argv)
-{
-	return simple(ctl, argc, argv, omv_client_boot);
 }
 
 int cmd_stats(struct ctl *ctl, int argc, char **argv)
 {
-	int rc;
 	omv_host_stats h;
 	omv_device_stats d;
+	int rc;
 
-	if ((rc = ready(ctl, argc, argv)))
+	if ((rc = ctl_no_operands(ctl, argc, argv)) || (rc = ctl_connect(ctl)))
 		return rc;
 	if (ctl->json) {
 		json_t *host, *dev;
@@ -223,203 +369,31 @@ int cmd_stats(struct ctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
-int cmd_profile(struct ctl *ctl, int argc, char **argv)
-{
-	int rc;
-	json_t *recs, *r;
-	size_t i;
-
-	if ((rc = ready(ctl, argc, argv)))
-		return rc;
-	if (omv_client_read_profile(ctl->c, &recs) < 0)
-		return ctl_fail(ctl);
-	if (ctl->json) {
-		ctl_print_json(recs);
-		return EXIT_OK;
-	}
-	if (json_is_null(recs)) {
-		printf("no profile data (the firmware has no profiler, or nothing ran)\n");
-		json_decref(recs);
-		return EXIT_OK;
-	}
-	printf("%-10s %-10s %10s %10s %10s %12s %12s\n", "address", "caller", "calls",
-	       "min", "max", "total", "cycles");
-	json_array_foreach(recs, i, r) {
-#define U(k) (uint64_t)json_integer_value(json_object_get(r, k))
-		printf("0x%08" PRIx64 " 0x%08" PRIx64 " %10" PRIu64 " %10" PRIu64 " %10" PRIu64
-		       " %12" PRIu64 " %12" PRIu64 "\n", U("address"), U("caller"),
-		       U("call_count"), U("min_ticks"), U("max_ticks"), U("total_ticks"),
-		       U("total_cycles"));
-#undef U
-	}
-	json_decref(recs);
-	return EXIT_OK;
-}
-
-int cmd_channels(struct ctl *ctl, int argc, char **argv)
-{
-	int rc;
-	omv_channel *list;
-	size_t n;
-
-	if ((rc = ready(ctl, argc, argv)))
-		return rc;
-	if (ctl->json)
-		return print_call(ctl, "channel_list", NULL);
-	if (omv_client_channel_list(ctl->c, &list, &n) < 0)
-		return ctl_fail(ctl);
-	printf("%4s  %-16s %s\n", "id", "name", "flags");
-	for (size_t i = 0; i < n; i++)
-		printf("%4d  %-16s 0x%02" PRIx32 "\n", list[i].id, list[i].name, list[i].flags);
-	free(list);
-	return EXIT_OK;
-}
-
-unsigned char *ctl_slurp(const char *path, size_t *len)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	unsigned char *buf = NULL;
-	size_t cap = 0, n = 0;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		if (cap - n < 4096) {
-			unsigned char *b = realloc(buf, cap ? cap * 2 : 8192);
-
-			if (!b) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = b;
-			cap = cap ? cap * 2 : 8192;
-		}
-		size_t got = fread(buf + n, 1, cap - n - 1, f);
-
-		n += got;
-		if (got == 0) {
-			if (ferror(f)) {
-				free(buf);
-				buf = NULL;
-				errno = EIO;
-			}
-			break;
-		}
-	}
-	if (f != stdin)
-		fclose(f);
-	if (buf) {
-		buf[n] = '\0';
-		*len = n;
-	}
-	return buf;
-}
-
-static int channel_read(struct ctl *ctl, int argc, char **argv)
-{
-	const char *name = NULL;
-	unsigned char *data;
-	long size = -1;
-	size_t len;
-
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--size") == 0 && i + 1 < argc) {
-			char *end;
-
-			size = strtol(argv[++i], &end, 0);
-			if (*end || size < 0)
-				return ctl_usage_error("channel", "invalid --size '%s'", argv[i]);
-		} else if (!name && argv[i][0] != '-') {
-			name = argv[i];
-		} else {
-			return ctl_usage_error("channel", "unexpected argument '%s'", argv[i]);
-		}
-	}
-	if (!name)
-		return ctl_usage_error("channel", "read needs a channel NAME");
-	if (ctl_connect(ctl))
-		return EXIT_FAIL;
-	if (omv_client_channel_read(ctl->c, name, size, &data, &len) < 0)
-		return ctl_fail(ctl);
-	if (!data)
-		return ctl_error("no channel named '%s'", name);
-	if (ctl->json) {
-		char *b64 = omv_base64_encode(data, len);
-
-		ctl_print_json(json_pack("{s:s,s:I,s:s}", "name", name, "size", (json_int_t)len,
-					 "data", b64 ? b64 : ""));
-		free(b64);
-	} else if (fwrite(data, 1, len, stdout) != len) {
-		free(data);
-		return ctl_error("writing output: %s", strerror(errno));
-	}
-	free(data);
-	return EXIT_OK;
-}
-
-static int channel_write(struct ctl *ctl, int argc, char **argv)
-{
-	unsigned char *data;
-	bool written;
-	size_t len;
-	int rc;
-
-	if (argc != 4)
-		return ctl_usage_error("channel", "write needs NAME and DATA (or @FILE)");
-	if (ctl_connect(ctl))
-		return EXIT_FAIL;
-	if (argv[3][0] == '@') {
-		data = ctl_slurp(argv[3] + 1, &len);
-		if (!data)
-			return ctl_error("cannot read %s: %s", argv[3] + 1, strerror(errno));
-	} else {
-		len = strlen(argv[3]);
-		data = (unsigned char *)strdup(argv[3]);
-		if (!data)
-			return ctl_error("out of memory");
-	}
-	rc = omv_client_channel_write(ctl->c, argv[2], data, len, &written);
-	free(data);
-	if (rc < 0)
-		return ctl_fail(ctl);
-	if (!written)
-		return ctl_error("no channel named '%s'", argv[2]);
-	if (ctl->json)
-		ctl_print_json(json_pack("{s:s,s:I}", "name", argv[2], "written", (json_int_t)len));
-	return EXIT_OK;
-}
-
-int cmd_channel(struct ctl *ctl, int argc, char **argv)
-{
-	if (argc >= 2 && strcmp(argv[1], "read") == 0)
-		return channel_read(ctl, argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "write") == 0)
-		return channel_write(ctl, argc, argv);
-	return ctl_usage_error("channel", "expected 'read' or 'write'");
-}
-
 int cmd_call(struct ctl *ctl, int argc, char **argv)
 {
 	json_t *params = NULL, *res;
 	json_error_t jerr;
 	char *text;
-	int rc;
+	int rc, opt = ctl_getopt(ctl, argc, argv, NULL, NULL);
 
+	if (opt != -1)
+		return EXIT_USAGE;
+	argc -= optind - 1;
+	argv += optind - 1;
 	if (argc < 2 || argc > 3)
-		return ctl_usage_error("call", "expected METHOD [JSON-PARAMS]");
+		return ctl_usage_error(ctl, "expected METHOD [JSON-PARAMS]");
 	if (argc == 3) {
 		params = json_loads(argv[2], JSON_DECODE_ANY, &jerr);
 		if (!params)
-			return ctl_usage_error("call", "params are not JSON: %s", jerr.text);
+			return ctl_usage_error(ctl, "params are not JSON: %s", jerr.text);
 		if (!json_is_object(params) && !json_is_array(params)) {
 			json_decref(params);
-			return ctl_usage_error("call", "params must be a JSON object or array");
+			return ctl_usage_error(ctl, "params must be a JSON object or array");
 		}
 	}
-	if (ctl_connect(ctl)) {
+	if ((rc = ctl_connect(ctl))) {
 		json_decref(params);
-		return EXIT_FAIL;
+		return rc;
 	}
 	rc = omv_client_call(ctl->c, argv[1], params, &res);
 	json_decref(params);

@@ -178,6 +178,7 @@ struct camera {
 	bool have_version;
 	struct omv_sysinfo sysinfo;
 	bool have_sysinfo;
+	char serial[128];	/* cam_serial.c; "" before the first connect */
 	struct cam_channel channels[OMV_CHANNELS_MAX];
 	size_t nchannels;
 

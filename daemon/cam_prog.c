@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cam_link.h"
+#include "cam_serial.h"
 #include "log.h"
 
 /* ------------------------------------------------------------------ */
@@ -257,6 +258,7 @@ void cam_prog_result(struct camera *c)
 		break;
 	case PROG_SYSINFO:
 		c->have_sysinfo = omv_sysinfo_decode(&c->sysinfo, p, n) == 0;
+		cam_serial_learn(c);
 		break;
 	case PROG_STREAM:
 		cam_stream_applied(c, c->prog_ioreq, c->prog_ioarg);

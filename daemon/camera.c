@@ -330,9 +330,6 @@ static void link_gone(struct camera *c, const char *reason)
 	c->ready_since = 0;
 	c->draining = c->fetching = c->polling = false;
 	c->stdout_pending = c->frame_pending = false;
-	/* Whatever runs on the cam when it comes back, we will hear of it;
-	 * a stale "running" would make exec wait for an end. */
-	cam_script_lost(c);
 	c->ev_count = 0;
 	cam_locks_drop(c, "the cam link was lost");
 	evtimer_del(c->deadline_ev);
@@ -340,6 +337,11 @@ static void link_gone(struct camera *c, const char *reason)
 		log_warn("cam %s: link down: %s", c->port, reason);
 	snprintf(c->last_down, sizeof c->last_down, "%s", reason);
 	cam_set_state(c, LINK_CLOSED, "%s", reason);
+	/* Whatever runs on the cam when it comes back, we will hear of it; a
+	 * stale "running" would make exec wait for an end. The cause before
+	 * its effect: a follower learns the link is gone before it hears that
+	 * the script stopped. */
+	cam_script_lost(c);
 	cam_fail_all(c, false);
 }
 
@@ -726,6 +728,11 @@ size_t camera_max_response(const struct camera *c)
 const char *camera_port(const struct camera *c)
 {
 	return c->port;
+}
+
+const char *camera_reason(const struct camera *c)
+{
+	return c->reason;
 }
 
 const struct omv_version *camera_version(const struct camera *c)

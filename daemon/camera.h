@@ -94,6 +94,11 @@ enum link_state camera_state(const struct camera *c);
 /* The bound on one reassembled answer (max_response). */
 size_t camera_max_response(const struct camera *c);
 const char *camera_port(const struct camera *c);
+/* Why the link is in its state ("connected", or why it is down). */
+const char *camera_reason(const struct camera *c);
+/* The cam's USB serial number, else its device id in hex; NULL before
+ * the first connect (cam_serial.c). */
+const char *camera_serial(const struct camera *c);
 
 /* Cached by the last handshake, kept while the link is down; NULL
  * before the first. */
@@ -163,8 +168,8 @@ void camera_owner_free(struct cam_owner *o);
 void camera_command(struct cam_owner *o, uint8_t opcode, uint8_t chan,
 		    const void *payload, size_t len, cam_done_fn done, void *arg);
 
-/* The openmv package's composite operations. exec's reply data is the
- * run id (a uint64_t) of the script it started. */
+/* The composite operations of the openmv Python package's Camera class.
+ * exec's reply data is the run id (a uint64_t) of the script it started. */
 void camera_exec(struct cam_owner *o, const char *script, size_t len, cam_done_fn done, void *arg);
 void camera_stop(struct cam_owner *o, cam_done_fn done, void *arg);
 /* Streaming stays on while any owner has it enabled (or wants frames);

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "rpc_server.h"
 #include "service.h"
+#include "socket_alias.h"
 
 struct daemon {
 	struct event_base *base;
@@ -21,6 +22,7 @@ struct daemon {
 	struct rpc_server *server;
 	struct camera *cam;
 	const char *port;	/* named in the systemd status line */
+	struct socket_alias alias;	/* by-serial/<serial>.sock */
 };
 
 static void usage(FILE *f)
@@ -198,6 +200,8 @@ static void link_hook(void *arg, enum link_state st, const char *reason)
 
 	service_status(d->svc, "link %s on %s%s%s", link_state_name(st), d->port,
 		       reason ? ": " : "", reason ? reason : "");
+	if (st == LINK_READY && d->cam != NULL)
+		socket_alias_set(&d->alias, camera_serial(d->cam));
 }
 
 static void stopped_cb(void *arg)
@@ -271,11 +275,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	rpc_server_set_camera(d.server, d.cam);
+	socket_alias_init(&d.alias, listen_fd, so.socket_path);
 	service_ready(d.svc);
 	service_status(d.svc, "serving on %s", listen_fd >= 0 ? "the systemd socket" : so.socket_path);
 	event_base_dispatch(d.base);
 	rc = 0;
 out:
+	socket_alias_clear(&d.alias);
 	/* Clients first: their cam owners must go before the camera. */
 	rpc_server_free(d.server);
 	if (d.cam != NULL)

@@ -36,6 +36,7 @@ struct sim_opts {
 	unsigned replug_ms;
 	uint8_t fw[3], proto[3], boot[3];
 	uint16_t usb_vid, usb_pid;
+	uint32_t dev_id[3];		/* the device id (serial) in SYS_INFO */
 	unsigned pmu_events;
 	unsigned flash_kb, ram_kb;
 };

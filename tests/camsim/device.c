@@ -568,9 +568,7 @@ static void defaults(struct sim *s)
 	memcpy(s->version.bootloader, s->o.boot, 3);
 	memcpy(s->version.firmware, s->o.fw, 3);
 	si->cpu_id = 0x411FC271;	/* Cortex-M7 r1p1 */
-	si->dev_id[0] = 0x0033003A;
-	si->dev_id[1] = 0x3138510B;
-	si->dev_id[2] = 0x36383730;
+	memcpy(si->dev_id, s->o.dev_id, sizeof si->dev_id);
 	si->usb_vid = s->o.usb_vid;
 	si->usb_pid = s->o.usb_pid;
 	si->chip_id[0] = 0x5640;	/* OV5640 */

@@ -66,6 +66,7 @@ static void usage(FILE *f)
 "  --protocol-version X.Y.Z  (default 2.0.0)\n"
 "  --bootloader-version X.Y.Z  (default 3.1.0)\n"
 "  --usb-vid N, --usb-pid N  USB ids in SYS_INFO (default 0x37C5:0x1204)\n"
+"  --device-id HEX          device id in SYS_INFO, 24 hex digits\n"
 "  --flash-kb N, --ram-kb N  sizes in SYS_INFO (default 2048, 1024)\n"
 "Faults (per packet, both directions, reproducible with --seed):\n"
 "  --seed N                seed of the fault generator (default 1)\n"
@@ -121,6 +122,19 @@ static double real(const char *opt, const char *arg, double min, double max)
 	return v;
 }
 
+/* 24 hex digits: three 32-bit words, as hosts print the device id. */
+static void device_id(const char *arg, uint32_t out[3])
+{
+	char word[9] = { 0 };
+
+	if (strlen(arg) != 24 || strspn(arg, "0123456789abcdefABCDEF") != 24)
+		bad("--device-id: '%s' is not 24 hex digits", arg);
+	for (int i = 0; i < 3; i++) {
+		memcpy(word, arg + 8 * i, 8);
+		out[i] = (uint32_t)strtoul(word, NULL, 16);
+	}
+}
+
 static void triple(const char *opt, const char *arg, uint8_t out[3])
 {
 	unsigned a, b, c;
@@ -147,7 +161,7 @@ static void frame_size(const char *arg, unsigned *w, unsigned *h)
 enum {
 	O_LINK = 256, O_CONTROL, O_ANY_BAUD, O_PROFILE, O_STDOUT_RING, O_FPS, O_FRAME_SIZE,
 	O_MAX_PAYLOAD, O_SEED, O_DROP, O_CORRUPT, O_GARBAGE, O_DELAY, O_RATE, O_LATENCY,
-	O_REBOOT_AFTER, O_REPLUG, O_FW, O_PROTO, O_BOOT, O_VID, O_PID, O_PMU, O_FLASH, O_RAM,
+	O_REBOOT_AFTER, O_REPLUG, O_FW, O_PROTO, O_BOOT, O_VID, O_PID, O_DEVID, O_PMU, O_FLASH, O_RAM,
 };
 
 static const struct option long_opts[] = {
@@ -173,6 +187,7 @@ static const struct option long_opts[] = {
 	{ "bootloader-version", required_argument, NULL, O_BOOT },
 	{ "usb-vid", required_argument, NULL, O_VID },
 	{ "usb-pid", required_argument, NULL, O_PID },
+	{ "device-id", required_argument, NULL, O_DEVID },
 	{ "pmu-events", required_argument, NULL, O_PMU },
 	{ "flash-kb", required_argument, NULL, O_FLASH },
 	{ "ram-kb", required_argument, NULL, O_RAM },
@@ -190,6 +205,7 @@ static void parse(int argc, char **argv, struct sim_opts *o)
 		.max_payload = OMV_CAM_PAYLOAD, .seed = 1, .replug_ms = 300,
 		.fw = { 4, 7, 0 }, .proto = { 2, 0, 0 }, .boot = { 3, 1, 0 },
 		.usb_vid = 0x37C5, .usb_pid = 0x1204, .flash_kb = 2048, .ram_kb = 1024,
+		.dev_id = { 0x0033003A, 0x3138510B, 0x36383730 },
 	};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":vh", long_opts, NULL)) != -1) {
@@ -222,6 +238,7 @@ static void parse(int argc, char **argv, struct sim_opts *o)
 		case O_BOOT: triple("bootloader-version", optarg, o->boot); break;
 		case O_VID: o->usb_vid = (uint16_t)num("usb-vid", optarg, 0, 0xFFFF); break;
 		case O_PID: o->usb_pid = (uint16_t)num("usb-pid", optarg, 0, 0xFFFF); break;
+		case O_DEVID: device_id(optarg, o->dev_id); break;
 		case O_PMU: o->pmu_events = (unsigned)num("pmu-events", optarg, 0, OMV_PROFILE_EVENTS_MAX); break;
 		case O_FLASH: o->flash_kb = (unsigned)num("flash-kb", optarg, 0, UINT32_MAX); break;
 		case O_RAM: o->ram_kb = (unsigned)num("ram-kb", optarg, 0, UINT32_MAX); break;
