@@ -93,8 +93,10 @@ class SshTransport:
 
     def send(self, data, deadline):
         _remaining(deadline)
+        view = memoryview(data)
         try:
-            self._proc.stdin.write(data)
+            while view:
+                view = view[self._proc.stdin.write(view):]
         except OSError as e:
             raise NotConnectedException(f"ssh connection to omvd lost: {e.strerror or e}") from e
 
