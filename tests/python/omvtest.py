@@ -80,10 +80,13 @@ class Rig:
     """omv-camsim and omvd on a temporary directory."""
 
     def __init__(self, camsim_args=(), omvd_args=(), socket_name="omvd.sock"):
+        """socket_name None names the socket after the pty, as the systemd
+        units name it after the tty; it is in run_dir, alone."""
         self.dir = tempfile.mkdtemp(prefix="omvpy-", dir="/tmp")  # short socket paths
+        self.run_dir = os.path.join(self.dir, "run")
+        os.mkdir(self.run_dir)
         self.link = os.path.join(self.dir, "cam")
         self.control = os.path.join(self.dir, "control")
-        self.socket = os.path.join(self.dir, socket_name)
         self.camsim = None
         self.omvd = None
         try:
@@ -91,6 +94,9 @@ class Rig:
                 [env_path("OMV_CAMSIM"), "--link", self.link, "--control", self.control,
                  *camsim_args], stdout=subprocess.PIPE)
             self.pty = self._first_line(self.camsim)
+            if socket_name is None:
+                socket_name = os.path.basename(self.pty) + ".sock"
+            self.socket = os.path.join(self.run_dir, socket_name)
             self.omvd = subprocess.Popen(
                 [env_path("OMVD"), "--port", self.link, "--socket", self.socket, "-q",
                  *omvd_args])

@@ -82,7 +82,7 @@ def main(argv=None):
                                      description="Use an OpenMV cam through omvd.")
     parser.add_argument("-p", "--port", help="omvd's socket, the cam's serial port, or "
                         "ssh://[user@]host[:port][/socket] (default: $OMVD_SOCKET, else "
-                        "the only socket in /run/omvd)")
+                        "omvd.sock, else the only socket in $OMVD_RUNTIME_DIR or /run/omvd)")
     parser.add_argument("-t", "--timeout", type=float, default=5.0,
                         help="seconds to wait for each call (default 5)")
     sub = parser.add_subparsers(dest="command", required=True)

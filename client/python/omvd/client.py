@@ -27,9 +27,10 @@ class Client:
     ``port`` is the daemon's socket path, a serial port path that a daemon
     serves (``/dev/ttyACM0``, a ``/dev/serial/by-id/...`` link: the socket
     is ``/run/omvd/<tty>.sock``), ``ssh://[user@]host[:port][/socket]`` (runs
-    ``ssh host omvctl bridge``), or None: ``$OMVD_SOCKET``, else the only
-    socket in /run/omvd. ``timeout`` (seconds, None for none) bounds every
-    call. Use it as a context manager, or call open() and close().
+    ``ssh host omvctl bridge``), or None: ``$OMVD_SOCKET``, else
+    ``/run/omvd/omvd.sock``, else the only socket in /run/omvd
+    (``$OMVD_RUNTIME_DIR``). ``timeout`` (seconds, None for none) bounds
+    every call. Use it as a context manager, or call open() and close().
 
     Replies and pushed notifications share the connection: notifications
     that arrive while a call waits are kept, per topic, for the iterators

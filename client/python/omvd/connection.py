@@ -7,6 +7,7 @@ import mmap
 import os
 import select
 import shlex
+import signal
 import socket
 import subprocess
 import time
@@ -34,7 +35,6 @@ class UnixTransport:
     passes_fds = True
 
     def __init__(self, path, timeout):
-        self.path = path
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self._sock.settimeout(timeout)
@@ -72,22 +72,26 @@ class UnixTransport:
 
 
 class SshTransport:
-    """``ssh [-p PORT] [USER@]HOST omvctl bridge [--socket PATH]``, JSON-RPC
-    over its stdin and stdout. ssh's own messages go to our stderr."""
+    """``ssh -T [-p PORT] [-l USER] -- HOST 'omvctl bridge [--socket PATH]'``
+    (as omvctl runs it; $OMVCTL_REMOTE names another program on the far
+    side), JSON-RPC over its stdin and stdout. ssh's own messages go to our
+    stderr; it ignores Ctrl-C, which is the program's to handle."""
 
     passes_fds = False
 
-    def __init__(self, host, port=None, path=None):
-        self.path = f"ssh://{host}" + (f":{port}" if port else "") + (path or "")
-        argv = ["ssh"]
+    def __init__(self, host, user=None, port=None, path=None):
+        remote = (os.environ.get("OMVCTL_REMOTE") or "omvctl") + " bridge"
+        if path:
+            remote += " --socket " + shlex.quote(path)  # the far side's shell parses it
+        argv = ["ssh", "-T"]
         if port:
             argv += ["-p", str(port)]
-        argv += [host, "omvctl", "bridge"]
-        if path:
-            argv += ["--socket", shlex.quote(path)]  # the far side's shell parses it
+        if user:
+            argv += ["-l", user]
+        argv += ["--", host, remote]
         try:
             self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          bufsize=0)
+                                          bufsize=0, preexec_fn=_ignore_sigint)
         except OSError as e:
             raise NotConnectedException(f"cannot run ssh: {e.strerror or e}") from e
 
@@ -105,7 +109,14 @@ class SshTransport:
         ready, _, _ = select.select([fd], [], [], _remaining(deadline))
         if not ready:
             raise TimeoutException("no answer from omvd in time")
-        return os.read(fd, _RECV_SIZE), []
+        data = os.read(fd, _RECV_SIZE)
+        if not data:
+            try:
+                status = self._proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                status = "still running"
+            raise NotConnectedException(f"the ssh link to omvd ended (ssh exit status {status})")
+        return data, []
 
     def close(self):
         self._proc.stdin.close()
@@ -115,6 +126,10 @@ class SshTransport:
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
+
+
+def _ignore_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _map_shared(fd, size):
