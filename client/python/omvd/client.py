@@ -238,9 +238,11 @@ class Client:
 
     def stdout_lines(self, *, timeout=None):
         """Iterate over the lines the cam's scripts print (without the
-        newline), as they come. This client's stdout cursor is shared with
-        read_stdout(): use one or the other. Waits ``timeout`` seconds at
-        most for more output (None: forever), then raises TimeoutException."""
+        newline), as they come, starting with what the running (or last)
+        script printed so far. The subscription has its own cursor:
+        read_stdout() still returns everything too. Waits ``timeout``
+        seconds at most for more output (None: forever), then raises
+        TimeoutException."""
         self.subscribe("stdout")
         partial = ""
         try:
