@@ -212,7 +212,8 @@ class StreamTest(CameraTest):
         finally:
             self.cam.streaming(False)
         for frame in (first, second):
-            self.assertTrue({"width", "height", "format", "depth", "data", "raw_size"} <= set(frame))
+            self.assertLessEqual({"width", "height", "format", "depth", "data", "raw_size"},
+                                 set(frame))
             self.assertEqual((frame["width"], frame["height"]), (320, 240))
             self.assertEqual(frame["format"], JPEG)
             self.assertIsInstance(frame["data"], bytes)
@@ -227,8 +228,9 @@ class StreamTest(CameraTest):
     def test_raw_stream(self):
         self.cam.streaming(True, raw=True, resolution=(160, 120))
         try:
-            frame = wait_until(lambda: (f := self.cam.read_frame()) and f["format"] == RGB565 and f,
-                               what="a raw frame")
+            frame = wait_until(
+                lambda: (f := self.cam.read_frame()) and f["format"] == RGB565 and f,
+                what="a raw frame")
         finally:
             self.cam.streaming(False)
         self.assertEqual((frame["width"], frame["height"]), (160, 120))

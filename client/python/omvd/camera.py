@@ -141,7 +141,8 @@ class Camera(Client):
         if wanted["events"] and not caps.get("events"):
             ignored.append("events=True (omvd runs the link without events)")
         if wanted["max_payload"] < caps.get("max_payload", 0):
-            ignored.append(f"max_payload={wanted['max_payload']} (omvd: {caps.get('max_payload')})")
+            ignored.append(f"max_payload={wanted['max_payload']} "
+                           f"(omvd: {caps.get('max_payload')})")
         for name, default in _DEFAULTS.items():
             if getattr(self, name) != default:
                 ignored.append(f"{name}={getattr(self, name)} (set on omvd's command line)")
@@ -309,7 +310,8 @@ class Camera(Client):
             "  hardware:      " + (", ".join(flags) or "none"),
             f"  PMU counters:  {info['pmu_eventcnt']}",
         ]
-        lines += [f"  {k.replace('_', ' ')}: " + ".".join(map(str, v)) for k, v in versions.items()]
+        lines += [f"  {k.replace('_', ' ')}: " + ".".join(map(str, v))
+                  for k, v in versions.items()]
         log.info("\n".join(lines))
 
     @_retry_if_failed

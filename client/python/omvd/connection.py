@@ -190,7 +190,8 @@ class Connection:
                 if isinstance(holder, dict) and isinstance(holder.get("shm"), dict):
                     if not self._fds:
                         raise OMVException("omvd sent a shared-memory frame without its fd")
-                    holder["data"] = _map_shared(self._fds.popleft(), int(holder.pop("shm")["size"]))
+                    size = int(holder.pop("shm")["size"])
+                    holder["data"] = _map_shared(self._fds.popleft(), size)
         return message
 
     def close(self):

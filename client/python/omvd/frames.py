@@ -13,7 +13,8 @@ def wire_encoding(kind):
     try:
         return WIRE_ENCODING[kind]
     except KeyError:
-        raise ValueError(f"format must be one of {', '.join(WIRE_ENCODING)}, not {kind!r}") from None
+        raise ValueError(f"format must be one of {', '.join(WIRE_ENCODING)}, "
+                         f"not {kind!r}") from None
 
 
 def numpy_module():
