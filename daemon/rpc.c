@@ -3,9 +3,132 @@
 
 #include "utf8.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* What a cheap pass over a line found before the parser sees it. */
+struct line_scan {
+	size_t values;		/* containers and separators: about the values */
+	size_t overflows;	/* integer literals beyond 64 bits */
+	uint8_t flagged[RPC_MAX_BATCH / 8 + 1];	/* requests holding one */
+};
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* digits (n of them, after any minus) beyond the range of int64_t. */
+static bool int_overflows(const char *digits, size_t n, bool negative)
+{
+	while (n > 1 && *digits == '0')
+		digits++, n--;
+	if (n != 19)
+		return n > 19;
+	return memcmp(digits, negative ? "9223372036854775808" : "9223372036854775807", 19) > 0;
+}
+
+/* The index after the string opening at s[i] (len when unterminated). A
+ * line is mostly long strings (scripts, base64): found with memchr. */
+static size_t skip_string(const char *s, size_t i, size_t len)
+{
+	size_t from = i + 1;
+
+	for (;;) {
+		const char *q = from < len ? memchr(s + from, '"', len - from) : NULL;
+		size_t at, escapes = 0;
+		if (q == NULL)
+			return len;
+		at = (size_t)(q - s);
+		while (at - escapes > i + 1 && s[at - escapes - 1] == '\\')
+			escapes++;
+		if (escapes % 2 == 0)
+			return at + 1;
+		from = at + 1;
+	}
+}
+
+/*
+ * Counts the values (to refuse a line that would cost the parser far more
+ * than its size) and finds the integer literals beyond 64 bits, noting
+ * which top-level element (request of a batch) holds each. When out is
+ * given, the line is copied there with each such literal made a real
+ * ("...0.0") so the parser takes it.
+ */
+static void scan_line(const char *s, size_t len, struct line_scan *sc, char *out, size_t *out_len)
+{
+	size_t i = 0, depth = 0, elem = 0, o = 0;
+	bool array = false, started = false;
+
+	memset(sc, 0, sizeof *sc);
+	while (i < len) {
+		size_t from = i;
+		char c = s[i];
+
+		if (c == '"') {
+			i = skip_string(s, i, len);
+		} else if (c == '-' || is_digit(c)) {
+			size_t d = i + (c == '-'), j = d, end;
+			bool integer;
+			while (j < len && is_digit(s[j]))
+				j++;
+			integer = j >= len || (s[j] != '.' && s[j] != 'e' && s[j] != 'E');
+			/* The whole token, so both passes see the same tokens. */
+			end = j;
+			while (end < len && (is_digit(s[end]) || s[end] == '.' || s[end] == 'e' ||
+					     s[end] == 'E' || s[end] == '+' || s[end] == '-'))
+				end++;
+			if (integer && j > d && int_overflows(s + d, j - d, c == '-')) {
+				size_t e = array ? elem : 0;
+				sc->overflows++;
+				if (e < RPC_MAX_BATCH)
+					sc->flagged[e / 8] |= (uint8_t)(1u << (e % 8));
+				if (out != NULL) {
+					memcpy(out + o, s + i, j - i);
+					memcpy(out + o + (j - i), ".0", 2);
+					memcpy(out + o + (j - i) + 2, s + j, end - j);
+					o += end - i + 2;
+					i = from = end;
+					continue;
+				}
+			}
+			i = end;
+		} else {
+			if (c == '[' || c == '{') {
+				if (!started)
+					array = c == '[';
+				depth++;
+				sc->values++;
+			} else if (c == ']' || c == '}') {
+				depth -= depth > 0;
+			} else if (c == ',') {
+				sc->values++;
+				if (depth == 1)
+					elem++;
+			}
+			if (out == NULL && sc->values > RPC_MAX_VALUES)
+				return;	/* refused whatever follows */
+			if (c != ' ' && c != '\t' && c != '\r')
+				started = true;
+			i++;
+		}
+		if (out != NULL) {
+			if (i > len)
+				i = len;
+			memcpy(out + o, s + from, i - from);
+			o += i - from;
+		}
+	}
+	if (out_len != NULL)
+		*out_len = o;
+}
+
+static bool scan_flagged(const struct line_scan *sc, size_t i)
+{
+	return i < RPC_MAX_BATCH && (sc->flagged[i / 8] & (1u << (i % 8)));
+}
 
 static bool is_blank(const char *line, size_t len)
 {
@@ -21,7 +144,7 @@ static bool valid_id(const json_t *id)
 	return json_is_string(id) || json_is_number(id) || json_is_null(id);
 }
 
-static void parse_one(json_t *v, struct rpc_request *r)
+static void parse_one(json_t *v, bool overflow, struct rpc_request *r)
 {
 	json_t *version, *method, *id, *params;
 
@@ -55,6 +178,11 @@ static void parse_one(json_t *v, struct rpc_request *r)
 				     "invalid request: \"params\" must be an object or array", NULL);
 		return;
 	}
+	if (overflow) {
+		r->error = rpc_error(id, RPC_INVALID_PARAMS,
+				     "invalid params: an integer beyond 64 bits", NULL);
+		return;
+	}
 	r->id = id;
 	r->method = json_string_value(method);
 	r->params = params;
@@ -62,13 +190,35 @@ static void parse_one(json_t *v, struct rpc_request *r)
 
 bool rpc_parse(const char *line, size_t len, struct rpc_message *msg)
 {
+	struct line_scan sc;
 	json_error_t jerr;
 	json_t *root;
 
 	memset(msg, 0, sizeof *msg);
 	if (is_blank(line, len))
 		return false;
-	root = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
+	scan_line(line, len, &sc, NULL, NULL);
+	if (sc.values > RPC_MAX_VALUES) {
+		char text[128];
+		snprintf(text, sizeof text, "invalid request: more than %d JSON values in one line",
+			 RPC_MAX_VALUES);
+		msg->error = rpc_error(NULL, RPC_INVALID_REQUEST, text, NULL);
+		return true;
+	}
+	if (sc.overflows > 0) {
+		/* Parsed with those integers as reals, then answered -32602. */
+		char *copy = malloc(len + 2 * sc.overflows);
+		size_t copy_len;
+		if (copy == NULL) {
+			msg->error = rpc_error(NULL, RPC_INTERNAL_ERROR, "out of memory", NULL);
+			return true;
+		}
+		scan_line(line, len, &sc, copy, &copy_len);
+		root = json_loadb(copy, copy_len, JSON_DECODE_ANY, &jerr);
+		free(copy);
+	} else {
+		root = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
+	}
 	if (root == NULL) {
 		char text[256];
 		snprintf(text, sizeof text, "parse error: %s (column %d)", jerr.text, jerr.column);
@@ -99,7 +249,7 @@ bool rpc_parse(const char *line, size_t len, struct rpc_message *msg)
 		}
 		msg->count = n;
 		for (size_t i = 0; i < n; i++)
-			parse_one(json_array_get(root, i), &msg->reqs[i]);
+			parse_one(json_array_get(root, i), scan_flagged(&sc, i), &msg->reqs[i]);
 		return true;
 	}
 	msg->reqs = calloc(1, sizeof *msg->reqs);
@@ -108,7 +258,7 @@ bool rpc_parse(const char *line, size_t len, struct rpc_message *msg)
 		return true;
 	}
 	msg->count = 1;
-	parse_one(root, &msg->reqs[0]);
+	parse_one(root, scan_flagged(&sc, 0), &msg->reqs[0]);
 	return true;
 }
 

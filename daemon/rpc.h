@@ -31,6 +31,11 @@ enum rpc_code {
  * not overflow the camera's per-owner queue (256). */
 #define RPC_MAX_BATCH 128
 
+/* JSON values one line may hold (counted cheaply before parsing): the
+ * parser spends about 100 bytes on each, so a line of tiny values would
+ * cost thirty times its size. More: -32600. */
+#define RPC_MAX_VALUES 16384
+
 /* One element of a message: a valid request, or the error it earned. */
 struct rpc_request {
 	json_t *id;		/* borrowed from the message; NULL: notification */
@@ -51,7 +56,8 @@ struct rpc_message {
  * Parses one line (without its newline). Returns false for a line with
  * nothing in it (blank), which gets no answer. Otherwise fills msg: either
  * msg->error is set, or there are count requests to run, each possibly
- * with its own error response.
+ * with its own error response. A request holding an integer beyond 64
+ * bits gets -32602 (an id beyond 64 bits is answered as a real number).
  */
 bool rpc_parse(const char *line, size_t len, struct rpc_message *msg);
 void rpc_message_clear(struct rpc_message *msg);

@@ -1,5 +1,6 @@
 /* Unit tests of the daemon's JSON-RPC parsing, base64, struct packing and
  * UTF-8 repair (no sockets, no cam). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,11 +257,126 @@ static void test_utf8(void)
 	CHECK(utf8_incomplete_tail("", 0) == 0);
 }
 
+/* A line of n tiny values in a batch: [{},{},...]. */
+static char *tiny_values(size_t n)
+{
+	char *line = malloc(3 * n + 2);
+	size_t len = 0;
+
+	CHECK(line != NULL);
+	line[len++] = '[';
+	for (size_t i = 0; i < n; i++) {
+		memcpy(line + len, i ? ",{}" : "{}", i ? 3 : 2);
+		len += i ? 3 : 2;
+	}
+	line[len++] = ']';
+	line[len] = '\0';
+	return line;
+}
+
+static void test_parse_limits(void)
+{
+	struct rpc_message m;
+	char *line;
+
+	/* Too many values: refused before parsing, as an invalid request. */
+	line = tiny_values(RPC_MAX_VALUES);
+	CHECK(rpc_parse(line, strlen(line), &m));
+	CHECK(m.error != NULL && error_code(m.error) == RPC_INVALID_REQUEST);
+	CHECK(strstr(json_string_value(json_object_get(json_object_get(m.error, "error"),
+							"message")), "16384") != NULL);
+	rpc_message_clear(&m);
+	free(line);
+	/* Strings do not count, whatever is in them. */
+	line = malloc(100000);
+	CHECK(line != NULL);
+	strcpy(line, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":{\"s\":\"");
+	for (size_t n = strlen(line); n < 99000; n++)
+		line[n] = ",[{"[n % 3];
+	strcpy(line + 99000, "\"}}");
+	CHECK(rpc_parse(line, strlen(line), &m));
+	CHECK(m.error == NULL && m.count == 1 && m.reqs[0].error == NULL);
+	rpc_message_clear(&m);
+	free(line);
+}
+
+static void test_parse_int64(void)
+{
+	static const char batch[] =
+		"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":[-9223372036854775808]},"
+		"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"m\",\"params\":[-9223372036854775809]},"
+		"{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"m\",\"params\":[\"1\\\"9999999999999999999999\"]},"
+		"{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"m\",\"params\":{\"a\":[1e300,18446744073709551616]}},"
+		"{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"m\",\"params\":[9223372036854775807,1.5]}]";
+	struct rpc_message m;
+
+	CHECK(rpc_parse(batch, strlen(batch), &m));
+	CHECK(m.error == NULL && m.count == 5);
+	CHECK(m.reqs[0].error == NULL && m.reqs[0].method != NULL);
+	CHECK(m.reqs[1].error != NULL && error_code(m.reqs[1].error) == RPC_INVALID_PARAMS);
+	CHECK(json_integer_value(json_object_get(m.reqs[1].error, "id")) == 2);
+	CHECK(m.reqs[2].error == NULL);	/* digits in a string (after an escaped quote) */
+	CHECK(m.reqs[3].error != NULL && error_code(m.reqs[3].error) == RPC_INVALID_PARAMS);
+	CHECK(m.reqs[4].error == NULL);
+	CHECK(json_integer_value(json_array_get(m.reqs[4].params, 0)) == INT64_MAX);
+	rpc_message_clear(&m);
+	/* An id beyond 64 bits: still answered, with a number id. */
+	static const char big_id[] =
+		"{\"jsonrpc\":\"2.0\",\"id\":-99999999999999999999,\"method\":\"m\"}";
+	CHECK(rpc_parse(big_id, strlen(big_id), &m));
+	CHECK(m.error == NULL && m.count == 1 && m.reqs[0].error != NULL);
+	CHECK(json_is_real(json_object_get(m.reqs[0].error, "id")));
+	CHECK(json_real_value(json_object_get(m.reqs[0].error, "id")) < -9.9e19);
+	rpc_message_clear(&m);
+	/* Malformed numbers next to big ones: a parse error, nothing more. */
+	CHECK(rpc_parse("99999999999999999999-99999999999999999999", 41, &m));
+	CHECK(m.error != NULL && error_code(m.error) == RPC_PARSE_ERROR);
+	rpc_message_clear(&m);
+}
+
+/* Random damage to valid lines: every outcome is one answer or none,
+ * never a crash or a read out of bounds (the sanitizer build checks). */
+static void test_parse_damage(void)
+{
+	static const char *const seeds[] = {
+		"[{\"jsonrpc\":\"2.0\",\"id\":12345678901234567890123,\"method\":\"m\","
+		"\"params\":{\"a\":[-99999999999999999999e1,\"\\\"\\\\\",{}]}}]",
+		"{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"m\",\"params\":[1,2.5e-3,-0,[[]]]}",
+	};
+	unsigned seed = 12345;
+
+	for (int round = 0; round < 20000; round++) {
+		const char *base = seeds[round % 2];
+		size_t len = strlen(base);
+		char *line = malloc(len + 1);
+		struct rpc_message m;
+
+		CHECK(line != NULL);
+		memcpy(line, base, len + 1);
+		for (int k = 0; k < 1 + round % 4; k++) {
+			seed = seed * 1103515245u + 12345u;
+			size_t at = (seed >> 8) % len;
+			static const char pool[] = "0123456789-+.eE\"\\[]{},: x";
+			line[at] = pool[(seed >> 20) % (sizeof pool - 1)];
+			if ((seed >> 28) % 4 == 0)
+				len = at + 1;	/* cut short */
+		}
+		if (rpc_parse(line, len, &m)) {
+			CHECK(m.error != NULL || m.count > 0);
+			rpc_message_clear(&m);
+		}
+		free(line);
+	}
+}
+
 int main(void)
 {
 	test_parse_errors();
 	test_parse_requests();
 	test_parse_batch();
+	test_parse_limits();
+	test_parse_int64();
+	test_parse_damage();
 	test_responses();
 	test_base64();
 	test_struct_pack();
