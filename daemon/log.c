@@ -33,18 +33,43 @@ void log_init(const char *ident, int max_level)
 	log_journal = stderr_is_journal();
 }
 
+bool log_enabled(int level)
+{
+	return level <= log_max;
+}
+
+bool log_limit_allow(struct log_limit *l, uint64_t now_ms)
+{
+	if (l->window_start == 0 || now_ms - l->window_start >= l->window_ms) {
+		l->window_start = now_ms;
+		l->used = 0;
+	}
+	if (l->used < l->burst) {
+		l->used++;
+		return true;
+	}
+	l->suppressed++;
+	return false;
+}
+
 void log_msg(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+void log_vmsg(int level, const char *fmt, va_list ap)
 {
 	static const char *names[] = { "", "", "", "error", "warning",
 				       "notice", "info", "debug" };
 	char line[1024];
-	va_list ap;
 
 	if (level > log_max)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
 
 	if (log_journal) {
 		fprintf(stderr, "<%d>%s\n", level, line);

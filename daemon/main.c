@@ -2,6 +2,7 @@
  * signals. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "camera.h"
 #include "log.h"
 #include "rpc_server.h"
+#include "serial_port.h"
 #include "service.h"
 #include "socket_alias.h"
 
@@ -42,7 +44,13 @@ static void usage(FILE *f)
 		"      --max-payload N      wanted max payload (default 4096)\n"
 		"      --drop-rate P        test only: drop received packets\n"
 		"      --seed N             seed for --drop-rate\n"
-		"      --max-request BYTES  longest request line (default 16777216)\n"
+		"      --max-request BYTES  longest request line (default 4194304)\n"
+		"      --input-budget BYTES  unfinished input of all clients (default 67108864)\n"
+		"      --client-output BYTES  a client's output above which its reading\n"
+		"                           pauses and notifications wait (default 4194304)\n"
+		"      --max-output BYTES   a client's output above which it is cut\n"
+		"                           (default 67108864)\n"
+		"      --output-budget BYTES  output of all clients (default 67108864)\n"
 		"      --max-clients N      clients at once (default 1024)\n"
 		"      --stdout-history BYTES  stdout kept for polling clients\n"
 		"  -v, --verbose            more log lines (repeatable)\n"
@@ -54,7 +62,8 @@ static void usage(FILE *f)
 enum {
 	OPT_CRC = 256, OPT_NO_CRC, OPT_SEQ, OPT_NO_SEQ, OPT_ACK, OPT_NO_ACK, OPT_EVENTS,
 	OPT_NO_EVENTS, OPT_MAX_RETRY, OPT_MAX_PAYLOAD, OPT_DROP_RATE, OPT_SEED,
-	OPT_MAX_REQUEST, OPT_MAX_CLIENTS, OPT_STDOUT_HISTORY,
+	OPT_MAX_REQUEST, OPT_MAX_CLIENTS, OPT_STDOUT_HISTORY, OPT_INPUT_BUDGET,
+	OPT_CLIENT_OUTPUT, OPT_MAX_OUTPUT, OPT_OUTPUT_BUDGET,
 };
 
 static const struct option long_options[] = {
@@ -75,6 +84,10 @@ static const struct option long_options[] = {
 	{ "drop-rate", required_argument, NULL, OPT_DROP_RATE },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "max-request", required_argument, NULL, OPT_MAX_REQUEST },
+	{ "input-budget", required_argument, NULL, OPT_INPUT_BUDGET },
+	{ "client-output", required_argument, NULL, OPT_CLIENT_OUTPUT },
+	{ "max-output", required_argument, NULL, OPT_MAX_OUTPUT },
+	{ "output-budget", required_argument, NULL, OPT_OUTPUT_BUDGET },
 	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 	{ "stdout-history", required_argument, NULL, OPT_STDOUT_HISTORY },
 	{ "verbose", no_argument, NULL, 'v' },
@@ -146,6 +159,18 @@ static void parse_options(int argc, char **argv, struct camera_options *co,
 		case OPT_MAX_REQUEST:
 			so->max_request = parse_uint("max-request", optarg, 64, 1u << 30);
 			break;
+		case OPT_INPUT_BUDGET:
+			so->input_budget = parse_uint("input-budget", optarg, 1024, 1ull << 40);
+			break;
+		case OPT_CLIENT_OUTPUT:
+			so->soft_limit = parse_uint("client-output", optarg, 1024, 1ull << 40);
+			break;
+		case OPT_MAX_OUTPUT:
+			so->hard_limit = parse_uint("max-output", optarg, 1024, 1ull << 40);
+			break;
+		case OPT_OUTPUT_BUDGET:
+			so->output_budget = parse_uint("output-budget", optarg, 1024, 1ull << 40);
+			break;
 		case OPT_MAX_CLIENTS:
 			so->max_clients = (unsigned)parse_uint("max-clients", optarg, 1, 1000000);
 			break;
@@ -164,6 +189,17 @@ static void parse_options(int argc, char **argv, struct camera_options *co,
 		usage(stderr);
 		exit(2);
 	}
+	if (so->soft_limit > so->hard_limit || so->hard_limit > so->output_budget) {
+		fprintf(stderr, "omvd: expected --client-output <= --max-output <= --output-budget\n");
+		exit(2);
+	}
+	if (so->max_request > so->input_budget) {
+		fprintf(stderr, "omvd: expected --max-request <= --input-budget\n");
+		exit(2);
+	}
+	/* A reply that could never be queued is refused with -32008. */
+	if (so->max_response > so->hard_limit)
+		so->max_response = so->hard_limit;
 }
 
 /* Room for every client plus the port and the loop's own descriptors. */
@@ -242,6 +278,18 @@ int main(int argc, char **argv)
 	log_init("omvd", log_level);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit(so.max_clients);
+	/* Large buffers (long lines, big replies, frames) in their own
+	 * mappings, given back to the OS when freed: glibc's default raises
+	 * this threshold after such frees and then keeps them in the heap. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	/* Freed memory at the top of the heap is kept up to this much (not
+	 * given back and faulted in again for every large reply); the server
+	 * trims the heap itself after large releases. */
+	mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
+	if (serial_port_check_free(co.port, err, sizeof err) < 0) {
+		log_err("port %s: %s; is another omvd serving it?", co.port, err);
+		return 1;
+	}
 
 	d.base = new_event_base();
 	if (d.base == NULL) {

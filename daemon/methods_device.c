@@ -72,15 +72,16 @@ static json_t *client_json(struct rpc_client *c, bool self)
 	for (unsigned ch = 0; ch < 256 && c->owner != NULL; ch++)
 		if (camera_owner_holds(c->owner, (uint8_t)ch))
 			json_array_append_new(locks, json_integer(ch));
-	return json_pack("{s:I, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
+	return json_pack("{s:I, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
 			 "id", (json_int_t)c->id, "self", self, "name", c->name,
 			 "calls", (json_int_t)c->stats.calls, "errors", (json_int_t)c->stats.errors,
 			 "frames_sent", (json_int_t)c->stats.frames_sent,
 			 "frames_dropped", (json_int_t)c->stats.frames_dropped,
+			 "notifications_dropped", (json_int_t)c->stats.notifications_dropped,
 			 "stdout_missed", (json_int_t)c->stats.stdout_missed,
 			 "bytes_in", (json_int_t)c->stats.bytes_in,
 			 "bytes_out", (json_int_t)c->stats.bytes_out,
-			 "queued_bytes", (json_int_t)rpc_client_queued(c),
+			 "queued_bytes", (json_int_t)rpc_client_queued_cost(c),
 			 "subscriptions", topics_json(c->topics), "locks", locks);
 }
 

@@ -1,13 +1,16 @@
 /*
  * One client connection: line framing with a size limit, dispatch of each
  * request line into a reply slot (replies leave in request order even when
- * cam calls finish out of order), flow control (reading pauses while too
- * many calls are outstanding or output piles up), frame dropping for slow
- * subscribers, and teardown outside of the client's own callback chains.
+ * cam calls finish out of order; a batch is dispatched a slice at a time so
+ * other clients are served in between), flow control (reading pauses while
+ * too many calls are outstanding or output piles up), the output queue and
+ * its limits, frame dropping for slow subscribers, and teardown outside of
+ * the client's own callback chains.
  */
 #include "rpc_client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "clock.h"
 #include "log.h"
 #include "methods.h"
 #include "protocol/packet.h"
@@ -28,96 +32,152 @@
 #include "stdout_log.h"
 
 static void client_process_input(struct rpc_client *c);
+static void client_write(struct rpc_client *c);
 
-/* ---- shared lines ---- */
+/* Work one client may do in one callback before others get a turn. */
+#define CLIENT_SLICE_US 2000
+/* Bytes written to one client per writable event. */
+#define CLIENT_WRITE_MAX (1u << 20)
 
-struct shared_line *shared_line_new(const json_t *msg)
-{
-	size_t n = json_dumpb(msg, NULL, 0, JSON_COMPACT);
-	struct shared_line *l;
-
-	if (n == 0)
-		return NULL;
-	l = malloc(sizeof *l + n + 1);
-	if (l == NULL)
-		return NULL;
-	if (json_dumpb(msg, l->data, n, JSON_COMPACT) != n) {
-		free(l);
-		return NULL;
-	}
-	l->data[n] = '\n';
-	l->len = n + 1;
-	l->refs = 1;
-	return l;
-}
-
-void shared_line_unref(struct shared_line *l)
-{
-	if (l != NULL && --l->refs == 0)
-		free(l);
-}
-
-static void shared_line_cleanup(const void *data, size_t len, void *arg)
-{
-	shared_line_unref(arg);
-}
-
-static void malloc_cleanup(const void *data, size_t len, void *arg)
-{
-	free((void *)data);
-}
+static const struct timeval next_turn = { 0, 0 };
 
 /* ---- output ---- */
 
-size_t rpc_client_queued(const struct rpc_client *c)
+/* Memory the client's output holds: queued, and replies waiting for the
+ * rest of their batch or for earlier replies. */
+static size_t client_held(const struct rpc_client *c)
 {
-	return evbuffer_get_length(bufferevent_get_output(c->bev));
+	return c->out.cost + c->slot_bytes;
 }
 
-static void check_hard_limit(struct rpc_client *c)
+/* The part of it no other client shares (what cutting it gives back). */
+static size_t client_private(const struct rpc_client *c)
 {
-	size_t queued = rpc_client_queued(c);
+	return c->out.cost - c->out.shared + c->slot_bytes;
+}
 
-	if (queued > c->server->opt.hard_limit) {
+size_t rpc_client_queued_cost(const struct rpc_client *c)
+{
+	return client_held(c);
+}
+
+size_t rpc_client_private_cost(const struct rpc_client *c)
+{
+	return client_private(c);
+}
+
+bool rpc_client_has_room(const struct rpc_client *c)
+{
+	return !c->closing && c->out.cost < c->server->opt.soft_limit &&
+	       c->out.fds < RPC_CLIENT_FDS_MAX;
+}
+
+/* Tells the server how the client's private memory changed since before
+ * (shared lines are counted once, by the queues). */
+static void account(struct rpc_client *c, size_t before)
+{
+	size_t after = client_private(c);
+
+	if (after >= before)
+		rpc_server_output_grew(c->server, after - before);
+	else
+		rpc_server_output_shrank(c->server, before - after);
+}
+
+/* After output was queued: limits, and a write when the socket allows. */
+static void output_queued(struct rpc_client *c, size_t before)
+{
+	size_t held = client_held(c);
+
+	account(c, before);
+	if (!rpc_client_has_room(c))
+		c->out_full = true;
+	if (c->out.bytes > 0)
+		event_add(c->write_ev, NULL);
+	if (held > c->server->opt.hard_limit) {
 		char reason[128];
-		snprintf(reason, sizeof reason, "output queue of %zu bytes over the limit of %zu",
-			 queued, c->server->opt.hard_limit);
+		snprintf(reason, sizeof reason, "output of %zu bytes over the limit of %zu", held,
+			 c->server->opt.hard_limit);
 		rpc_client_close(c, reason);
+		return;
 	}
+	rpc_server_check_output_budget(c->server);
 }
 
-/* Queues a malloc'd buffer (ownership taken). */
+/* Queues a malloc'd line (ownership taken). */
 static void send_owned(struct rpc_client *c, char *data, size_t len)
 {
-	if (c->closing ||
-	    evbuffer_add_reference(bufferevent_get_output(c->bev), data, len, malloc_cleanup,
-				   NULL) < 0) {
+	size_t before = client_private(c);
+
+	if (c->closing) {
 		free(data);
 		return;
 	}
+	if (outq_add_owned(&c->out, data, len) < 0) {
+		rpc_client_close(c, "out of memory");
+		return;
+	}
 	c->stats.bytes_out += len;
-	check_hard_limit(c);
+	output_queued(c, before);
+}
+
+static void send_copy(struct rpc_client *c, const char *data, size_t len)
+{
+	size_t before = client_private(c);
+
+	if (c->closing)
+		return;
+	if (outq_add_copy(&c->out, data, len) < 0) {
+		rpc_client_close(c, "out of memory");
+		return;
+	}
+	c->stats.bytes_out += len;
+	output_queued(c, before);
+}
+
+static bool send_line(struct rpc_client *c, struct shared_line *l, int fd)
+{
+	size_t before = client_private(c);
+
+	if (c->closing) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	if (outq_add_shared(&c->out, l, fd) < 0) {
+		rpc_client_close(c, "out of memory");
+		return false;
+	}
+	c->stats.bytes_out += l->len;
+	output_queued(c, before);
+	return true;
 }
 
 void rpc_client_send_shared(struct rpc_client *c, struct shared_line *l)
 {
-	if (c->closing)
-		return;
-	l->refs++;
-	if (evbuffer_add_reference(bufferevent_get_output(c->bev), l->data, l->len,
-				   shared_line_cleanup, l) < 0) {
-		l->refs--;
-		return;
+	send_line(c, l, -1);
+}
+
+bool rpc_client_send_fd(struct rpc_client *c, struct shared_line *l, int fd)
+{
+	int dup;
+
+	if (c->closing || c->out.fds >= RPC_CLIENT_FDS_MAX)
+		return false;
+	dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dup < 0) {
+		log_warn("client %llu: cannot pass a descriptor: %s", (unsigned long long)c->id,
+			 strerror(errno));
+		return false;
 	}
-	c->stats.bytes_out += l->len;
-	check_hard_limit(c);
+	return send_line(c, l, dup);
 }
 
 void rpc_client_send_frame(struct rpc_client *c, struct shared_line *l)
 {
 	if (c->closing)
 		return;
-	if (rpc_client_queued(c) <= c->server->opt.soft_limit && c->pending_frame == NULL) {
+	if (rpc_client_has_room(c) && c->pending_frame == NULL) {
 		c->stats.frames_sent++;
 		rpc_client_send_shared(c, l);
 		return;
@@ -129,6 +189,23 @@ void rpc_client_send_frame(struct rpc_client *c, struct shared_line *l)
 	}
 	l->refs++;
 	c->pending_frame = l;
+	c->out_full = true;
+}
+
+/* What waited for room: the newest frame (the rest is rpc_notify's). */
+static void room_returned(struct rpc_client *c)
+{
+	c->out_full = false;
+	rpc_notify_client_room(c);
+	if (c->pending_frame != NULL && rpc_client_has_room(c)) {
+		struct shared_line *l = c->pending_frame;
+		c->pending_frame = NULL;
+		c->stats.frames_sent++;
+		rpc_client_send_shared(c, l);
+		shared_line_unref(l);
+	}
+	if (c->pending_frame != NULL)
+		c->out_full = true;
 }
 
 void rpc_client_push_event(struct rpc_client *c, uint8_t chan, uint8_t opcode, uint16_t code)
@@ -148,35 +225,44 @@ void rpc_client_push_event(struct rpc_client *c, uint8_t chan, uint8_t opcode, u
 
 /* ---- flow control ---- */
 
+/* Too much in flight or queued to take more requests now. */
+static bool client_busy(const struct rpc_client *c)
+{
+	return c->outstanding >= c->server->opt.max_outstanding ||
+	       c->out.cost >= c->server->opt.soft_limit;
+}
+
 static void maybe_pause(struct rpc_client *c)
 {
-	if (c->read_paused)
+	if (c->read_paused || !client_busy(c))
 		return;
-	if (c->outstanding >= c->server->opt.max_outstanding ||
-	    rpc_client_queued(c) > c->server->opt.soft_limit) {
-		c->read_paused = true;
-		bufferevent_disable(c->bev, EV_READ);
-	}
+	c->read_paused = true;
+	bufferevent_disable(c->bev, EV_READ);
 }
 
 static void maybe_resume(struct rpc_client *c)
 {
-	if (!c->read_paused || c->closing || c->draining)
+	if (c->closing)
 		return;
 	if (c->outstanding >= c->server->opt.max_outstanding / 2 + 1 ||
-	    rpc_client_queued(c) > c->server->opt.soft_limit)
+	    c->out.cost >= c->server->opt.soft_limit)
 		return;
-	c->read_paused = false;
-	bufferevent_enable(c->bev, EV_READ);
-	/* Lines may already wait in the input buffer: no read event will say so. */
-	event_active(c->input_ev, 0, 0);
+	if (c->read_paused && !c->draining) {
+		c->read_paused = false;
+		bufferevent_enable(c->bev, EV_READ);
+	} else if (c->batch_slot == NULL) {
+		return;
+	}
+	/* Lines (or the rest of a batch) may already wait: no read event
+	 * will say so. */
+	evtimer_add(c->input_ev, &next_turn);
 }
 
 static void check_drained(struct rpc_client *c)
 {
 	if (!c->draining || c->closing)
 		return;
-	if ((TAILQ_EMPTY(&c->slots) || c->server->stopping) && rpc_client_queued(c) == 0)
+	if ((TAILQ_EMPTY(&c->slots) || c->server->stopping) && c->out.bytes == 0)
 		rpc_client_close(c, c->server->stopping ? "daemon stopping" : "done");
 }
 
@@ -186,7 +272,6 @@ void rpc_client_drain(struct rpc_client *c)
 		return;
 	c->draining = true;
 	bufferevent_disable(c->bev, EV_READ);
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	check_drained(c);
 }
 
@@ -209,63 +294,83 @@ static struct reply_slot *slot_new(struct rpc_client *c, size_t count, bool batc
 	return slot;
 }
 
-static void slot_free(struct reply_slot *slot)
+static void slot_free(struct rpc_client *c, struct reply_slot *slot)
 {
+	size_t before = client_private(c);
+
 	for (size_t i = 0; i < slot->count; i++)
-		json_decref(slot->replies[i]);
+		free(slot->replies[i].data);
+	c->slot_bytes -= slot->bytes;
 	free(slot->replies);
 	free(slot);
+	account(c, before);
 }
 
-/* One reply serialised, or a -32008 error in its place when too large. */
-static char *dump_reply(struct rpc_client *c, json_t *reply, size_t *len)
+/*
+ * Serialises reply i of the slot now (reply stolen). A reply over the
+ * response limit (a batch: all its replies together) is replaced by a
+ * -32008 error.
+ */
+static void slot_set(struct rpc_client *c, struct reply_slot *slot, size_t i, json_t *reply)
 {
-	char *line = rpc_dump_line(reply, len);
-	bool serialised = line != NULL;
+	size_t before = client_private(c), len = 0, max = c->server->opt.max_response;
+	char *line;
 	json_t *err;
 
-	if (serialised && *len <= c->server->opt.max_response)
-		return line;
-	free(line);
-	err = rpc_error(json_object_get(reply, "id"),
-			serialised ? RPC_RESPONSE_TOO_LARGE : RPC_INTERNAL_ERROR,
-			serialised ? "response too large" : "reply does not serialise", NULL);
-	line = rpc_dump_line(err, len);
-	json_decref(err);
-	return line;
+	if (reply == NULL)
+		return;
+	if (c->closing) {
+		json_decref(reply);
+		return;
+	}
+	line = rpc_dump_line(reply, &len);
+	if (line == NULL || slot->bytes + len > max) {
+		free(line);
+		err = rpc_error(json_object_get(reply, "id"),
+				line != NULL ? RPC_RESPONSE_TOO_LARGE : RPC_INTERNAL_ERROR,
+				line != NULL ? "response too large" : "reply does not serialise",
+				NULL);
+		line = rpc_dump_line(err, &len);
+		json_decref(err);
+	}
+	json_decref(reply);
+	if (line == NULL)
+		return;
+	slot->replies[i].data = line;
+	slot->replies[i].len = len;
+	slot->bytes += len;
+	c->slot_bytes += len;
+	output_queued(c, before);
 }
 
 static void slot_send(struct rpc_client *c, struct reply_slot *slot)
 {
-	struct evbuffer *buf;
+	size_t before = client_private(c);
 	bool first = true;
-	char *line;
-	size_t len;
 
+	/* From here on the replies are counted as queued output. */
+	c->slot_bytes -= slot->bytes;
+	slot->bytes = 0;
+	account(c, before);
 	if (!slot->batch) {
-		if (slot->replies[0] != NULL && (line = dump_reply(c, slot->replies[0], &len)))
-			send_owned(c, line, len);
+		if (slot->replies[0].data != NULL) {
+			send_owned(c, slot->replies[0].data, slot->replies[0].len);
+			slot->replies[0].data = NULL;
+		}
 		return;
 	}
 	/* A batch answers with one array of the non-notification replies. */
-	buf = evbuffer_new();
-	if (buf == NULL)
-		return;
 	for (size_t i = 0; i < slot->count; i++) {
-		if (slot->replies[i] == NULL || (line = dump_reply(c, slot->replies[i], &len)) == NULL)
+		struct reply_text *r = &slot->replies[i];
+		if (r->data == NULL)
 			continue;
-		evbuffer_add(buf, first ? "[" : ",", 1);
-		evbuffer_add_reference(buf, line, len - 1, malloc_cleanup, NULL);	/* no \n */
+		send_copy(c, first ? "[" : ",", 1);
+		send_owned(c, r->data, r->len - 1);	/* without its newline */
+		r->data = NULL;
 		first = false;
 	}
-	if (!first) {
-		evbuffer_add(buf, "]\n", 2);
-		len = evbuffer_get_length(buf);
-		evbuffer_add_buffer(bufferevent_get_output(c->bev), buf);
-		c->stats.bytes_out += len;
-		check_hard_limit(c);
-	}
-	evbuffer_free(buf);
+	if (!first)
+		send_copy(c, "]\n", 2);
 }
 
 static void slots_flush(struct rpc_client *c)
@@ -276,7 +381,7 @@ static void slots_flush(struct rpc_client *c)
 		TAILQ_REMOVE(&c->slots, slot, link);
 		if (!c->closing)
 			slot_send(c, slot);
-		slot_free(slot);
+		slot_free(c, slot);
 	}
 	check_drained(c);
 }
@@ -294,7 +399,7 @@ static void call_finish(struct rpc_call *call, json_t *reply)
 	struct rpc_client *c = call->client;
 	struct reply_slot *slot = call->slot;
 
-	slot->replies[call->index] = reply;
+	slot_set(c, slot, call->index, reply);
 	TAILQ_REMOVE(&c->calls, call, link);
 	c->outstanding--;
 	json_decref(call->id);
@@ -369,6 +474,70 @@ void call_cam_error(struct rpc_call *call, const struct cam_reply *r)
 
 /* ---- input ---- */
 
+/* Keeps the server's total of buffered input bytes up to date. */
+static void input_account(struct rpc_client *c)
+{
+	size_t now = c->closing ? 0 : evbuffer_get_length(bufferevent_get_input(c->bev));
+
+	if (now != c->in_accounted)
+		rpc_server_input_changed(c->server, c->in_accounted, now);
+	c->in_accounted = now;
+}
+
+static bool out_of_time(uint64_t start_us)
+{
+	return clock_now_us() - start_us > CLIENT_SLICE_US;
+}
+
+/* Dispatches request i of the batch in progress. */
+static void dispatch_one(struct rpc_client *c, size_t i)
+{
+	struct rpc_request *req = &c->batch.reqs[i];
+	struct reply_slot *slot = c->batch_slot;
+	struct rpc_call *call;
+
+	if (req->method == NULL)
+		return;
+	call = calloc(1, sizeof *call);
+	if (call == NULL) {
+		slot_set(c, slot, i, req->id ? rpc_error(req->id, RPC_INTERNAL_ERROR,
+							 "out of memory", NULL) : NULL);
+		slot->pending--;
+		return;
+	}
+	call->client = c;
+	call->slot = slot;
+	call->index = i;
+	call->id = req->id != NULL ? json_incref(req->id) : NULL;
+	TAILQ_INSERT_TAIL(&c->calls, call, link);
+	c->outstanding++;
+	methods_dispatch(call, req->method, req->params);
+}
+
+/*
+ * Dispatches the requests of the line in progress while the client is not
+ * busy and its slice of time lasts. True when the whole line is out.
+ */
+static bool dispatch_some(struct rpc_client *c, uint64_t start_us)
+{
+	struct reply_slot *slot;
+
+	while (c->batch_next < c->batch.count) {
+		if (c->closing || client_busy(c))
+			return false;	/* resumed by maybe_resume() */
+		if (c->batch_next > 0 && out_of_time(start_us)) {
+			evtimer_add(c->input_ev, &next_turn);
+			return false;
+		}
+		dispatch_one(c, c->batch_next++);
+	}
+	slot = c->batch_slot;
+	c->batch_slot = NULL;
+	rpc_message_clear(&c->batch);
+	slot_done_one(c, slot);
+	return true;
+}
+
 static void handle_line(struct rpc_client *c, const char *line, size_t len)
 {
 	struct rpc_message msg;
@@ -385,7 +554,7 @@ static void handle_line(struct rpc_client *c, const char *line, size_t len)
 	if (msg.error != NULL) {
 		c->stats.calls++;
 		c->stats.errors++;
-		slot->replies[0] = msg.error;
+		slot_set(c, slot, 0, msg.error);
 		msg.error = NULL;
 		rpc_message_clear(&msg);
 		slots_flush(c);
@@ -398,76 +567,89 @@ static void handle_line(struct rpc_client *c, const char *line, size_t len)
 		c->stats.calls++;
 		if (msg.reqs[i].error != NULL) {
 			c->stats.errors++;
-			slot->replies[i] = msg.reqs[i].error;
+			slot_set(c, slot, i, msg.reqs[i].error);
 			msg.reqs[i].error = NULL;
 		} else {
 			slot->pending++;
 		}
 	}
-	for (size_t i = 0; i < msg.count; i++) {
-		struct rpc_request *req = &msg.reqs[i];
-		struct rpc_call *call;
-		if (req->method == NULL)
-			continue;
-		call = calloc(1, sizeof *call);
-		if (call == NULL) {
-			slot->replies[i] = req->id ? rpc_error(req->id, RPC_INTERNAL_ERROR,
-							       "out of memory", NULL) : NULL;
-			slot->pending--;
-			continue;
-		}
-		call->client = c;
-		call->slot = slot;
-		call->index = i;
-		call->id = req->id != NULL ? json_incref(req->id) : NULL;
-		TAILQ_INSERT_TAIL(&c->calls, call, link);
-		c->outstanding++;
-		methods_dispatch(call, req->method, req->params);
-	}
-	rpc_message_clear(&msg);
-	slot_done_one(c, slot);
+	c->batch = msg;
+	c->batch_slot = slot;
+	c->batch_next = 0;
 }
 
-static void request_too_large(struct rpc_client *c)
+/* A line too long, or input over the daemon's budget: answer -32007,
+ * drop the input and close once the replies are out. */
+static void reject_input(struct rpc_client *c, const char *why)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	struct reply_slot *slot;
-	char text[96];
+	char text[128];
 
-	log_warn("client %llu (%s): request line over %zu bytes, closing",
-		 (unsigned long long)c->id, c->name, c->server->opt.max_request);
+	rpc_server_log_client(c->server, LOG_LVL_WARNING, "client %llu (%s): %s, closing",
+			      (unsigned long long)c->id, c->name, why);
 	evbuffer_drain(in, evbuffer_get_length(in));
 	c->scan_pos = 0;
+	input_account(c);
 	slot = slot_new(c, 1, false);
 	if (slot == NULL) {
 		rpc_client_close(c, "out of memory");
 		return;
 	}
-	snprintf(text, sizeof text, "request too large: a line is limited to %zu bytes",
-		 c->server->opt.max_request);
-	slot->replies[0] = rpc_error(NULL, RPC_REQUEST_TOO_LARGE, text, NULL);
+	snprintf(text, sizeof text, "request too large: %s", why);
 	c->stats.errors++;
+	slot_set(c, slot, 0, rpc_error(NULL, RPC_REQUEST_TOO_LARGE, text, NULL));
 	rpc_client_drain(c);
 	slots_flush(c);
+}
+
+void rpc_client_input_over_budget(struct rpc_client *c)
+{
+	char why[128];
+
+	snprintf(why, sizeof why, "%zu bytes of unfinished input when all clients' input is "
+		 "over the budget of %zu", c->in_accounted, c->server->opt.input_budget);
+	reject_input(c, why);
+}
+
+static void request_too_large(struct rpc_client *c)
+{
+	char why[96];
+
+	snprintf(why, sizeof why, "a line is limited to %zu bytes", c->server->opt.max_request);
+	reject_input(c, why);
 }
 
 static void client_process_input(struct rpc_client *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	size_t max = c->server->opt.max_request;
+	uint64_t start = clock_now_us();
 
-	while (!c->closing && !c->draining && !c->read_paused) {
+	while (!c->closing) {
 		size_t avail = evbuffer_get_length(in), len;
-		struct evbuffer_ptr start, nl;
+		struct evbuffer_ptr start_ptr, nl;
 		unsigned char *line;
 
-		if (avail == 0)
+		/* A line already taken is dispatched to its end, also when no
+		 * more are taken (draining): its replies are due. */
+		if (c->batch_slot != NULL) {
+			if (!dispatch_some(c, start))
+				break;
+			maybe_pause(c);
+			continue;
+		}
+		if (avail == 0 || c->read_paused || c->draining)
 			break;
+		if (out_of_time(start)) {
+			evtimer_add(c->input_ev, &next_turn);
+			break;
+		}
 		/* Search only the bytes not searched before: a long line arriving
 		 * in small reads must not be rescanned from its start each time. */
 		if (c->scan_pos < avail) {
-			evbuffer_ptr_set(in, &start, c->scan_pos, EVBUFFER_PTR_SET);
-			nl = evbuffer_search(in, "\n", 1, &start);
+			evbuffer_ptr_set(in, &start_ptr, c->scan_pos, EVBUFFER_PTR_SET);
+			nl = evbuffer_search(in, "\n", 1, &start_ptr);
 		} else {
 			nl.pos = -1;
 		}
@@ -494,15 +676,25 @@ static void client_process_input(struct rpc_client *c)
 		c->scan_pos = 0;
 		maybe_pause(c);
 	}
-	if (c->input_eof && evbuffer_get_length(in) == 0 && !c->draining && !c->closing)
+	input_account(c);
+	if (c->input_eof && evbuffer_get_length(in) == 0 && c->batch_slot == NULL &&
+	    !c->draining && !c->closing)
 		rpc_client_drain(c);
+	/* Replies made now go out now, not after the rest of this loop turn. */
+	if (!c->closing && c->out.bytes > 0)
+		client_write(c);
 }
 
 /* ---- callbacks ---- */
 
 static void client_read_cb(struct bufferevent *bev, void *arg)
 {
-	client_process_input(arg);
+	struct rpc_client *c = arg;
+
+	input_account(c);
+	rpc_server_check_input_budget(c->server);
+	if (!c->closing)
+		client_process_input(c);
 }
 
 static void client_input_ev_cb(evutil_socket_t fd, short what, void *arg)
@@ -510,22 +702,33 @@ static void client_input_ev_cb(evutil_socket_t fd, short what, void *arg)
 	client_process_input(arg);
 }
 
-static void client_write_cb(struct bufferevent *bev, void *arg)
+static void client_write(struct rpc_client *c)
+{
+	size_t before = client_private(c);
+	ssize_t n;
+
+	n = outq_write(&c->out, bufferevent_getfd(c->bev), CLIENT_WRITE_MAX);
+	account(c, before);
+	if (n < 0) {
+		rpc_client_close(c, errno == EPIPE || errno == ECONNRESET ? "disconnected"
+									  : strerror(errno));
+		return;
+	}
+	if (c->out.bytes == 0)
+		event_del(c->write_ev);
+	if (c->out_full && c->out.cost < c->server->opt.soft_limit / 2 &&
+	    c->out.fds < RPC_CLIENT_FDS_MAX)
+		room_returned(c);
+	maybe_resume(c);
+	check_drained(c);
+}
+
+static void client_write_ev_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct rpc_client *c = arg;
 
-	if (c->closing)
-		return;
-	if (c->pending_frame != NULL && rpc_client_queued(c) <= c->server->opt.soft_limit) {
-		struct shared_line *l = c->pending_frame;
-		c->pending_frame = NULL;
-		c->stats.frames_sent++;
-		rpc_client_send_shared(c, l);
-		shared_line_unref(l);
-	}
-	rpc_notify_client_room(c);
-	maybe_resume(c);
-	check_drained(c);
+	if (!c->closing)
+		client_write(c);
 }
 
 /* The peer closed both directions (not just its writing side). */
@@ -579,32 +782,60 @@ struct rpc_client *rpc_client_new(struct rpc_server *s, int fd)
 		snprintf(c->name, sizeof c->name, "fd %d", fd);
 	TAILQ_INIT(&c->slots);
 	TAILQ_INIT(&c->calls);
+	outq_init(&c->out);
 	c->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	c->input_ev = event_new(s->base, -1, 0, client_input_ev_cb, c);
+	c->input_ev = evtimer_new(s->base, client_input_ev_cb, c);
+	c->write_ev = event_new(s->base, fd, EV_WRITE | EV_PERSIST, client_write_ev_cb, c);
 	c->free_ev = event_new(s->base, -1, 0, client_free_ev_cb, c);
-	if (c->bev == NULL || c->input_ev == NULL || c->free_ev == NULL) {
+	if (c->bev == NULL || c->input_ev == NULL || c->write_ev == NULL || c->free_ev == NULL) {
 		if (c->bev != NULL)
 			bufferevent_free(c->bev);
 		else
 			close(fd);
 		if (c->input_ev != NULL)
 			event_free(c->input_ev);
+		if (c->write_ev != NULL)
+			event_free(c->write_ev);
 		if (c->free_ev != NULL)
 			event_free(c->free_ev);
 		free(c);
 		return NULL;
 	}
-	bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_WRITE, s->opt.soft_limit / 2, 0);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(c->bev, client_read_cb, NULL, client_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ);
 	if (s->cam != NULL) {
 		c->owner = camera_owner_new(s->cam);
 		c->stdout_cursor = stdout_log_reader_start(camera_stdout(s->cam));
 	}
 	TAILQ_INSERT_TAIL(&s->clients, c, link);
 	s->nclients++;
-	log_info("client %llu connected (%s)", (unsigned long long)c->id, c->name);
+	rpc_server_log_client(s, LOG_LVL_INFO, "client %llu connected (%s)",
+			      (unsigned long long)c->id, c->name);
 	return c;
+}
+
+/* Gives back at once the memory of what will never be sent. */
+static void drop_output(struct rpc_client *c)
+{
+	size_t before = client_private(c);
+	struct reply_slot *slot;
+
+	TAILQ_FOREACH(slot, &c->slots, link) {
+		for (size_t i = 0; i < slot->count; i++) {
+			free(slot->replies[i].data);
+			slot->replies[i].data = NULL;
+		}
+		c->slot_bytes -= slot->bytes;
+		slot->bytes = 0;
+	}
+	outq_clear(&c->out);
+	shared_line_unref(c->pending_frame);
+	c->pending_frame = NULL;
+	shared_line_unref(c->state_held);
+	c->state_held = NULL;
+	rpc_notify_client_clear(c);
+	account(c, before);
+	input_account(c);
 }
 
 void rpc_client_close(struct rpc_client *c, const char *reason)
@@ -612,8 +843,12 @@ void rpc_client_close(struct rpc_client *c, const char *reason)
 	if (c->closing)
 		return;
 	c->closing = true;
-	log_info("client %llu (%s) closed: %s", (unsigned long long)c->id, c->name, reason);
+	rpc_server_log_client(c->server, LOG_LVL_INFO, "client %llu (%s) closed: %s",
+			      (unsigned long long)c->id, c->name, reason);
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	event_del(c->write_ev);
+	event_del(c->input_ev);
+	drop_output(c);
 	event_active(c->free_ev, 0, 0);
 }
 
@@ -624,7 +859,8 @@ void rpc_client_free(struct rpc_client *c)
 	struct reply_slot *slot;
 
 	if (!c->closing)
-		log_info("client %llu (%s) closed", (unsigned long long)c->id, c->name);
+		rpc_server_log_client(s, LOG_LVL_INFO, "client %llu (%s) closed",
+				      (unsigned long long)c->id, c->name);
 	c->closing = true;
 	TAILQ_REMOVE(&s->clients, c, link);
 	s->nclients--;
@@ -638,13 +874,14 @@ void rpc_client_free(struct rpc_client *c)
 		free(call->text);
 		free(call);
 	}
+	rpc_message_clear(&c->batch);
 	while ((slot = TAILQ_FIRST(&c->slots)) != NULL) {
 		TAILQ_REMOVE(&c->slots, slot, link);
-		slot_free(slot);
+		slot_free(c, slot);
 	}
-	shared_line_unref(c->pending_frame);
-	shared_line_unref(c->state_held);
+	drop_output(c);
 	event_free(c->input_ev);
+	event_free(c->write_ev);
 	event_free(c->free_ev);
 	bufferevent_free(c->bev);
 	free(c);

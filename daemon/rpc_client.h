@@ -14,6 +14,8 @@
 #include <jansson.h>
 
 #include "camera.h"
+#include "rpc.h"
+#include "rpc_outq.h"
 
 struct bufferevent;
 struct event;
@@ -35,14 +37,12 @@ enum frame_encoding {
 	FRAME_ENC_COUNT,
 };
 
-/* One serialised line shared by many clients' output queues. */
-struct shared_line {
-	unsigned refs;
+/* A reply serialised as soon as it is made (a JSON tree of a large
+ * reply costs many times its text). */
+struct reply_text {
+	char *data;		/* with its newline; NULL: nothing to send */
 	size_t len;
-	char data[];
 };
-struct shared_line *shared_line_new(const json_t *msg);
-void shared_line_unref(struct shared_line *l);
 
 /* The replies of one request line (a request or a batch), in order. */
 struct reply_slot {
@@ -50,7 +50,8 @@ struct reply_slot {
 	bool batch;
 	size_t count;
 	size_t pending;		/* calls still running (+1 while dispatching) */
-	json_t **replies;	/* count entries; NULL: nothing to send */
+	size_t bytes;		/* of the replies so far */
+	struct reply_text *replies;	/* count entries */
 };
 
 /* One request being served. Methods keep what they need in the scratch. */
@@ -75,8 +76,18 @@ struct client_event {
 #define CLIENT_EVENTS_MAX 256
 
 struct client_stats {
-	uint64_t calls, errors, frames_sent, frames_dropped, bytes_in, bytes_out;
+	uint64_t calls, errors, frames_sent, frames_dropped, notifications_dropped;
+	uint64_t bytes_in, bytes_out;
 	uint64_t stdout_missed;	/* stdout bytes that left the history unread */
+};
+
+/* Notifications waiting for room in a slow client's output (see
+ * rpc_notify.c): the latest `link` and `state`, the newest `event`s. */
+#define CLIENT_PENDING_EVENTS 64
+struct client_pending {
+	struct shared_line *link, *state;
+	struct shared_line *events[CLIENT_PENDING_EVENTS];
+	unsigned ev_head, ev_count;
 };
 
 struct rpc_client {
@@ -84,10 +95,20 @@ struct rpc_client {
 	struct rpc_server *server;
 	uint64_t id;
 	char name[64];
-	struct bufferevent *bev;
+	struct bufferevent *bev;	/* reading side only */
 	struct cam_owner *owner;
-	struct event *input_ev;		/* process buffered lines later */
+	struct event *input_ev;		/* process buffered lines next loop turn */
+	struct event *write_ev;		/* socket writable, output queued */
 	struct event *free_ev;		/* free outside any callback chain */
+	struct outq out;
+	bool out_full;			/* went above the soft limit: call out when below */
+	size_t in_accounted;		/* input bytes counted in the server's total */
+	size_t slot_bytes;		/* replies serialised, waiting in slots */
+
+	/* A batch being dispatched a slice at a time. */
+	struct rpc_message batch;
+	struct reply_slot *batch_slot;
+	size_t batch_next;
 
 	TAILQ_HEAD(, reply_slot) slots;
 	TAILQ_HEAD(, rpc_call) calls;
@@ -109,6 +130,7 @@ struct rpc_client {
 	struct client_event events[CLIENT_EVENTS_MAX];
 	unsigned ev_head, ev_count;
 	struct shared_line *pending_frame;	/* newest frame waiting for room */
+	struct client_pending pending;
 	struct client_stats stats;
 };
 
@@ -117,14 +139,53 @@ struct rpc_client *rpc_client_new(struct rpc_server *s, int fd);
 void rpc_client_free(struct rpc_client *c);
 /* Schedule teardown (safe anywhere); reason is logged. */
 void rpc_client_close(struct rpc_client *c, const char *reason);
+/* Cut for holding too much of all clients' unfinished input (-32007). */
+void rpc_client_input_over_budget(struct rpc_client *c);
 /* Stop reading; close once the replies already produced are written. */
 void rpc_client_drain(struct rpc_client *c);
 
-size_t rpc_client_queued(const struct rpc_client *c);
-/* Server push: a notification line (never dropped) or a frame (dropped,
- * newest wins, while the output queue is above the soft limit). */
+/* Memory its output holds: queued, and replies waiting for their turn. */
+size_t rpc_client_queued_cost(const struct rpc_client *c);
+/* The part of it not shared with other clients (frames, notifications). */
+size_t rpc_client_private_cost(const struct rpc_client *c);
+
+/*
+ * Output. Everything queued to a client is written in the order queued
+ * and never dropped; a client whose queued output goes over the hard
+ * limit (--max-output), or the biggest one when all clients' output goes
+ * over the global budget (--output-budget), is disconnected.
+ *
+ * Room: a client has room while its queued output is below the soft limit
+ * (--client-output) and fewer than RPC_CLIENT_FDS_MAX descriptors wait.
+ * What can wait (stdout from its cursor, the newest frame, coalesced
+ * notifications) is sent only while it has room; once its output has
+ * drained back below half the soft limit, rpc_notify_client_room(c) is
+ * called to send what waited.
+ */
+bool rpc_client_has_room(const struct rpc_client *c);
+/* A line that must not be lost (a reference is taken). */
 void rpc_client_send_shared(struct rpc_client *c, struct shared_line *l);
+/* A frame line: sent with room, else kept as the newest waiting frame. */
 void rpc_client_send_frame(struct rpc_client *c, struct shared_line *l);
+
+/*
+ * A line with a file descriptor attached (SCM_RIGHTS) to its first byte,
+ * in order with everything else queued to the client. fd is duplicated:
+ * the caller keeps its own. The duplicate is closed once sent, or when
+ * the client goes away with it unsent. Returns false, queueing nothing,
+ * when the client is closing, already has RPC_CLIENT_FDS_MAX descriptors
+ * waiting (wait for rpc_notify_client_room), or the fd cannot be
+ * duplicated. A client that reads with read() instead of recvmsg() loses
+ * the descriptor (the kernel closes it), never the line.
+ */
+#define RPC_CLIENT_FDS_MAX 8
+bool rpc_client_send_fd(struct rpc_client *c, struct shared_line *l, int fd);
+
+/* Called by the client when its output drained below half the soft
+ * limit after it had gone above it (rpc_notify.c). */
+void rpc_notify_client_room(struct rpc_client *c);
+/* Drops the notifications waiting for room (client teardown). */
+void rpc_notify_client_clear(struct rpc_client *c);
 void rpc_client_push_event(struct rpc_client *c, uint8_t chan, uint8_t opcode, uint16_t code);
 
 /* Ending a call: exactly one of these, once. result/data are stolen. */

@@ -3,7 +3,11 @@
  * serialised once and the same bytes are queued for every subscriber;
  * a frame is encoded once per encoding some subscriber asked for; stdout
  * goes to each subscriber from its own cursor into the history, whole
- * characters of one run per line, as fast as the client takes it.
+ * characters of one run per line, as fast as the client takes it. A
+ * subscriber without room in its output (rpc_client_has_room) gets what
+ * waited once it has room again: its stdout, `link` and `state`
+ * coalesced to the latest, the newest `event`s (the oldest dropped and
+ * counted).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +45,74 @@ static struct shared_line *note_line(const char *method, json_t *params)
 	return line;
 }
 
+/* Replaces what waited in *slot with l. */
+static void keep_latest(struct shared_line **slot, struct shared_line *l)
+{
+	shared_line_unref(*slot);
+	l->refs++;
+	*slot = l;
+}
+
+static void keep_event(struct rpc_client *c, struct shared_line *l)
+{
+	struct client_pending *p = &c->pending;
+
+	if (p->ev_count == CLIENT_PENDING_EVENTS) {
+		shared_line_unref(p->events[p->ev_head]);
+		p->ev_head = (p->ev_head + 1) % CLIENT_PENDING_EVENTS;
+		p->ev_count--;
+		c->stats.notifications_dropped++;
+	}
+	l->refs++;
+	p->events[(p->ev_head + p->ev_count) % CLIENT_PENDING_EVENTS] = l;
+	p->ev_count++;
+}
+
+/* Sends l now, or keeps it (in its topic's way) until there is room;
+ * what waits for a topic goes first. */
+static void send_or_keep(struct rpc_client *c, unsigned topic, struct shared_line *l)
+{
+	struct client_pending *p = &c->pending;
+	bool waiting = topic == TOPIC_LINK ? p->link != NULL
+		     : topic == TOPIC_STATE ? p->state != NULL
+		     : topic == TOPIC_EVENT ? p->ev_count > 0 : false;
+
+	if (!waiting && rpc_client_has_room(c)) {
+		rpc_client_send_shared(c, l);
+		return;
+	}
+	switch (topic) {
+	case TOPIC_LINK: keep_latest(&p->link, l); break;
+	case TOPIC_STATE: keep_latest(&p->state, l); break;
+	case TOPIC_EVENT: keep_event(c, l); break;
+	default: rpc_client_send_shared(c, l); return;
+	}
+	c->out_full = true;	/* call us back when it drained */
+}
+
+static void send_kept(struct rpc_client *c, struct shared_line **slot)
+{
+	struct shared_line *l = *slot;
+
+	*slot = NULL;
+	rpc_client_send_shared(c, l);
+	shared_line_unref(l);
+}
+
+void rpc_notify_client_clear(struct rpc_client *c)
+{
+	struct client_pending *p = &c->pending;
+
+	shared_line_unref(p->link);
+	shared_line_unref(p->state);
+	while (p->ev_count > 0) {
+		shared_line_unref(p->events[p->ev_head]);
+		p->ev_head = (p->ev_head + 1) % CLIENT_PENDING_EVENTS;
+		p->ev_count--;
+	}
+	memset(p, 0, sizeof *p);
+}
+
 /* Sends method(params) to every client subscribed to topic; params stolen. */
 static void notify_topic(struct rpc_server *s, unsigned topic, const char *method, json_t *params)
 {
@@ -55,8 +127,8 @@ static void notify_topic(struct rpc_server *s, unsigned topic, const char *metho
 	if (line == NULL)
 		return;
 	TAILQ_FOREACH(c, &s->clients, link)
-		if (c->topics & topic)
-			rpc_client_send_shared(c, line);
+		if (!c->closing && (c->topics & topic))
+			send_or_keep(c, topic, line);
 	shared_line_unref(line);
 }
 
@@ -64,17 +136,6 @@ static void notify_topic(struct rpc_server *s, unsigned topic, const char *metho
 
 /* Text of one stdout notification at most. */
 #define STDOUT_NOTE_MAX 16384
-
-/*
- * ADAPTER: until the client object offers rpc_client_has_room() (and
- * calls rpc_notify_client_room() once its output drained, which sends
- * what waited: stdout first, then the state held back behind it), room
- * is what the frame path uses: queued output at or below the soft limit.
- */
-static bool stdout_room(const struct rpc_client *c)
-{
-	return !c->closing && rpc_client_queued(c) <= c->server->opt.soft_limit;
-}
 
 /* One notification's worth of a client's stdout backlog, as the text and
  * run the line will carry; *len 0 when nothing can be sent now. While the
@@ -122,7 +183,7 @@ static bool stdout_push(struct rpc_server *s, struct rpc_client *c, struct stdou
 	struct camera_shared sh;
 
 	camera_shared_state(s->cam, &sh);
-	while (stdout_room(c)) {
+	while (rpc_client_has_room(c)) {
 		if (*last_line == NULL || last->from != c->stdout_sent) {
 			shared_line_unref(*last_line);
 			*last_line = NULL;
@@ -146,8 +207,10 @@ static void stdout_push_then_state(struct rpc_server *s, struct rpc_client *c,
 				   struct stdout_piece *last, struct shared_line **last_line)
 {
 	c->stdout_behind = !stdout_push(s, c, last, last_line);
+	if (c->stdout_behind)
+		c->out_full = true;	/* call us back when it drained */
 	if (!c->stdout_behind && c->state_held != NULL) {
-		rpc_client_send_shared(c, c->state_held);
+		send_or_keep(c, TOPIC_STATE, c->state_held);
 		shared_line_unref(c->state_held);
 		c->state_held = NULL;
 	}
@@ -186,7 +249,21 @@ void rpc_notify_stdout(struct rpc_client *c)
 
 void rpc_notify_client_room(struct rpc_client *c)
 {
-	rpc_notify_stdout(c);
+	struct client_pending *p = &c->pending;
+
+	rpc_notify_stdout(c);	/* then the state held back behind it */
+	if (p->link != NULL && rpc_client_has_room(c))
+		send_kept(c, &p->link);
+	if (p->state != NULL && rpc_client_has_room(c))
+		send_kept(c, &p->state);
+	while (p->ev_count > 0 && rpc_client_has_room(c)) {
+		struct shared_line **slot = &p->events[p->ev_head];
+		p->ev_head = (p->ev_head + 1) % CLIENT_PENDING_EVENTS;
+		p->ev_count--;
+		send_kept(c, slot);
+	}
+	if (p->link != NULL || p->state != NULL || p->ev_count > 0)
+		c->out_full = true;
 }
 
 /* The state goes to each subscriber after the stdout it has not had yet:
@@ -207,11 +284,14 @@ static void send_state(struct rpc_server *s, json_t *params)
 		if (c->closing || !(c->topics & TOPIC_STATE))
 			continue;
 		if ((c->topics & TOPIC_STDOUT) && c->stdout_behind) {
-			shared_line_unref(c->state_held);	/* the latest state wins */
+			/* The latest state wins, also over one waiting for room. */
+			shared_line_unref(c->pending.state);
+			c->pending.state = NULL;
+			shared_line_unref(c->state_held);
 			line->refs++;
 			c->state_held = line;
 		} else {
-			rpc_client_send_shared(c, line);
+			send_or_keep(c, TOPIC_STATE, line);
 		}
 	}
 	shared_line_unref(line);
@@ -336,14 +416,12 @@ static struct shared_line *frame_line(struct frame *f, enum frame_encoding enc)
 		     (unsigned long long)f->number, (unsigned)f->hdr.width, (unsigned)f->hdr.height,
 		     (unsigned)f->hdr.pixformat, (unsigned)f->hdr.size, f->len, names[enc]);
 	b64 = base64_encoded_len(len);
-	line = malloc(sizeof *line + (size_t)n + b64 + sizeof tail - 1);
+	line = shared_line_alloc((size_t)n + b64 + sizeof tail - 1);
 	if (line == NULL)
 		return NULL;
 	memcpy(line->data, head, (size_t)n);
 	base64_encode_to(data, len, line->data + n);
 	memcpy(line->data + n + b64, tail, sizeof tail - 1);
-	line->len = (size_t)n + b64 + sizeof tail - 1;
-	line->refs = 1;
 	return line;
 }
 

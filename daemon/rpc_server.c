@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <malloc.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,18 +25,34 @@
 #include "log.h"
 #include "rpc.h"
 #include "rpc_client.h"
+#include "rpc_outq.h"
 
 #define ACCEPT_RETRY_MS 100
+/* Connections accepted per loop turn. */
+#define ACCEPT_BURST 16
+/* Client lines logged per window, and the window. */
+#define CLIENT_LOG_BURST 20
+#define CLIENT_LOG_WINDOW_MS 10000
+/* Freed memory after which the heap is trimmed, and the delay (released
+ * memory comes in bursts: one trim for the burst). */
+#define TRIM_AFTER (512u << 10)
+#define TRIM_DELAY_MS 200
+/* Smaller releases: trimmed once things calm down. */
+#define TRIM_IDLE_MS 5000
+
+static const struct timeval next_turn = { 0, 0 };
 
 void rpc_server_options_default(struct rpc_server_options *o)
 {
 	memset(o, 0, sizeof *o);
 	o->socket_path = "/run/omvd/omvd.sock";
 	o->listen_fd = -1;
-	o->max_request = 16u << 20;
+	o->max_request = 4u << 20;
+	o->input_budget = 64u << 20;
 	o->max_clients = 1024;
 	o->soft_limit = 4u << 20;
 	o->hard_limit = 64u << 20;
+	o->output_budget = 64u << 20;
 	o->max_response = 48u << 20;
 	o->max_outstanding = 64;
 	o->drain_ms = 500;
@@ -148,10 +166,19 @@ static void refuse_client(struct rpc_server *s, int fd)
 	err = rpc_error(NULL, RPC_INTERNAL_ERROR, text, NULL);
 	line = rpc_dump_line(err, &len);
 	if (line != NULL && write(fd, line, len) < 0)
-		log_debug("refused client: %s", strerror(errno));
+		rpc_server_log_client(s, LOG_LVL_DEBUG, "refused client: %s", strerror(errno));
 	free(line);
 	json_decref(err);
 	close(fd);
+}
+
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_server *s = arg;
+
+	s->accepted_in_turn = 0;
+	if (!s->stopping)
+		evconnlistener_enable(s->listener);
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
@@ -163,8 +190,15 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		close(fd);
 		return;
 	}
+	/* Others get their turn before the next burst: the listener stops
+	 * its accept loop once disabled, and resumes next loop turn. */
+	if (++s->accepted_in_turn >= ACCEPT_BURST) {
+		evconnlistener_disable(l);
+		evtimer_add(s->accept_ev, &next_turn);
+	}
 	if (s->nclients >= s->opt.max_clients) {
-		log_warn("refusing a client: %u clients connected", s->nclients);
+		rpc_server_log_client(s, LOG_LVL_WARNING, "refusing a client: %u clients connected",
+				      s->nclients);
 		refuse_client(s, fd);
 		return;
 	}
@@ -172,12 +206,132 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		log_err("cannot set up a client connection");
 }
 
-static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+/* ---- rate-limited client lines ---- */
+
+static void log_summary_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct rpc_server *s = arg;
 
-	if (!s->stopping)
-		evconnlistener_enable(s->listener);
+	if (s->client_log.suppressed == 0)
+		return;
+	log_notice("%lu lines about clients left out in the last %u s (%u connected now)",
+		   s->client_log.suppressed, CLIENT_LOG_WINDOW_MS / 1000, s->nclients);
+	s->client_log.suppressed = 0;
+}
+
+void rpc_server_log_client(struct rpc_server *s, int level, const char *fmt, ...)
+{
+	uint64_t now = clock_now_ms();
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	if (!log_limit_allow(&s->client_log, now)) {
+		/* Summarised when this window ends. */
+		if (!evtimer_pending(s->log_summary_ev, NULL)) {
+			uint64_t left = s->client_log.window_start + s->client_log.window_ms - now;
+			struct timeval tv = { (time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000 };
+			evtimer_add(s->log_summary_ev, &tv);
+		}
+		return;
+	}
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- memory budgets ---- */
+
+static void trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct rpc_server *s = arg;
+
+	s->released = 0;
+	s->trim_soon = false;
+	malloc_trim(0);
+}
+
+static void released(struct rpc_server *s, size_t n)
+{
+	struct timeval soon = { 0, TRIM_DELAY_MS * 1000 };
+	struct timeval idle = { TRIM_IDLE_MS / 1000, 0 };
+
+	s->released += n;
+	if (s->released >= TRIM_AFTER && !s->trim_soon) {
+		s->trim_soon = true;
+		evtimer_add(s->trim_ev, &soon);
+	} else if (!evtimer_pending(s->trim_ev, NULL)) {
+		evtimer_add(s->trim_ev, &idle);
+	}
+}
+
+void rpc_server_output_grew(struct rpc_server *s, size_t n)
+{
+	s->out_total += n;
+}
+
+void rpc_server_output_shrank(struct rpc_server *s, size_t n)
+{
+	s->out_total -= n;
+	released(s, n);
+}
+
+/* The client holding the most of what get() measures. */
+static struct rpc_client *biggest(struct rpc_server *s, size_t (*get)(const struct rpc_client *))
+{
+	struct rpc_client *c, *big = NULL;
+
+	TAILQ_FOREACH(c, &s->clients, link)
+		if (!c->closing && (big == NULL || get(c) > get(big)))
+			big = c;
+	return big;
+}
+
+/* Memory of all clients' output: each one's own, and the shared lines
+ * (frames, notifications) once however many clients hold them. */
+static size_t output_total(const struct rpc_server *s)
+{
+	return s->out_total + outq_shared_total();
+}
+
+void rpc_server_check_output_budget(struct rpc_server *s)
+{
+	struct rpc_client *big;
+
+	while (output_total(s) > s->opt.output_budget) {
+		/* Cutting the one with the most of its own gives the most back. */
+		big = biggest(s, rpc_client_private_cost);
+		if (big == NULL)
+			break;
+		if (rpc_client_private_cost(big) == 0)
+			big = biggest(s, rpc_client_queued_cost);
+		char reason[160];
+		snprintf(reason, sizeof reason, "holds the most output (%zu bytes) when all "
+			 "clients' output is over the budget of %zu", rpc_client_queued_cost(big),
+			 s->opt.output_budget);
+		rpc_client_close(big, reason);
+	}
+}
+
+void rpc_server_input_changed(struct rpc_server *s, size_t before, size_t after)
+{
+	s->in_total += after - before;
+	if (after < before)
+		released(s, before - after);
+}
+
+static size_t input_held(const struct rpc_client *c)
+{
+	return c->in_accounted;
+}
+
+void rpc_server_check_input_budget(struct rpc_server *s)
+{
+	struct rpc_client *big;
+
+	while (s->in_total > s->opt.input_budget && (big = biggest(s, input_held)) != NULL &&
+	       big->in_accounted > 0)
+		rpc_client_input_over_budget(big);
 }
 
 /* accept() failing (EMFILE...) would spin: pause accepting for a moment. */
@@ -186,9 +340,10 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
 	struct rpc_server *s = arg;
 	struct timeval tv = { 0, ACCEPT_RETRY_MS * 1000 };
 
-	log_warn("accept: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	rpc_server_log_client(s, LOG_LVL_WARNING, "accept: %s",
+			      evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	evconnlistener_disable(l);
-	event_base_once(s->base, -1, EV_TIMEOUT, accept_retry_cb, s, &tv);
+	evtimer_add(s->accept_ev, &tv);	/* also replaces a resume next turn */
 }
 
 struct rpc_server *rpc_server_new(struct event_base *base, const struct rpc_server_options *o,
@@ -205,6 +360,16 @@ struct rpc_server *rpc_server_new(struct event_base *base, const struct rpc_serv
 	s->opt = *o;
 	s->started_ms = clock_now_ms();
 	TAILQ_INIT(&s->clients);
+	s->client_log.burst = CLIENT_LOG_BURST;
+	s->client_log.window_ms = CLIENT_LOG_WINDOW_MS;
+	s->accept_ev = evtimer_new(base, accept_resume_cb, s);
+	s->log_summary_ev = evtimer_new(base, log_summary_cb, s);
+	s->trim_ev = evtimer_new(base, trim_cb, s);
+	if (s->accept_ev == NULL || s->log_summary_ev == NULL || s->trim_ev == NULL) {
+		snprintf(err, errlen, "out of memory");
+		rpc_server_free(s);
+		return NULL;
+	}
 	if (o->listen_fd >= 0) {
 		fd = o->listen_fd;	/* systemd's: already listening, never unlinked */
 		evutil_make_socket_nonblocking(fd);
@@ -212,7 +377,7 @@ struct rpc_server *rpc_server_new(struct event_base *base, const struct rpc_serv
 	} else {
 		fd = create_socket(s, err, errlen);
 		if (fd < 0) {
-			free(s);
+			rpc_server_free(s);
 			return NULL;
 		}
 	}
@@ -302,6 +467,14 @@ void rpc_server_free(struct rpc_server *s)
 		evconnlistener_free(s->listener);
 	if (s->drain_timer != NULL)
 		event_free(s->drain_timer);
+	if (s->accept_ev != NULL)
+		event_free(s->accept_ev);
+	if (s->log_summary_ev != NULL) {
+		log_summary_cb(-1, 0, s);
+		event_free(s->log_summary_ev);
+	}
+	if (s->trim_ev != NULL)
+		event_free(s->trim_ev);
 	/* Only remove the file if it is still the socket we made. */
 	if (s->created_path != NULL && stat(s->created_path, &st) == 0 &&
 	    st.st_dev == s->sock_dev && st.st_ino == s->sock_ino)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -46,6 +47,22 @@ static speed_t baud_to_speed(int baud)
 	case 4000000: return B4000000;
 	default: return B0;
 	}
+}
+
+/*
+ * TIOCEXCL does not stop root: a second daemon started as root would open
+ * the port too and both would fight over the stream. An flock() on the
+ * tty stops anyone who asks for it, root included, before the port is
+ * configured.
+ */
+static int lock_fd(int fd, char *err, size_t errlen)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK)
+		return 0;	/* a file system without locks: TIOCEXCL it is */
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "in use by another process (locked)");
+	errno = EBUSY;
+	return -1;
 }
 
 /* Exclusive and non-blocking, whichever way the fd was obtained. */
@@ -86,6 +103,11 @@ static struct serial_port *open_termios(const char *path, int baud, char *err, s
 		int e = errno;
 		set_err(err, errlen, NULL, e);
 		errno = e;
+		return NULL;
+	}
+	if (lock_fd(fd, err, errlen) < 0) {
+		close(fd);
+		errno = EBUSY;
 		return NULL;
 	}
 	if (tcgetattr(fd, &tio) < 0) {
@@ -144,6 +166,15 @@ static struct serial_port *open_libserialport(const char *real, int baud, int *h
 		return NULL;
 	if (sp_open(sp, SP_MODE_READ_WRITE) != SP_OK)
 		goto fail;
+	if (sp_get_port_handle(sp, &fd) != SP_OK)
+		goto fail_open;
+	if (lock_fd(fd, err, errlen) < 0) {
+		sp_close(sp);
+		sp_free_port(sp);
+		*hard = 1;
+		errno = EBUSY;
+		return NULL;
+	}
 	if (sp_set_baudrate(sp, baud) != SP_OK || sp_set_bits(sp, 8) != SP_OK ||
 	    sp_set_parity(sp, SP_PARITY_NONE) != SP_OK || sp_set_stopbits(sp, 1) != SP_OK ||
 	    sp_set_flowcontrol(sp, SP_FLOWCONTROL_NONE) != SP_OK)
@@ -151,8 +182,6 @@ static struct serial_port *open_libserialport(const char *real, int baud, int *h
 	/* The cam leaves protocol mode when DTR drops; some UART bridges have
 	 * no DTR line, so a failure here is not fatal. */
 	(void)sp_set_dtr(sp, SP_DTR_ON);
-	if (sp_get_port_handle(sp, &fd) != SP_OK)
-		goto fail_open;
 	if (finish_fd(fd, err, errlen) < 0) {
 		int e = errno;
 		sp_close(sp);
@@ -201,6 +230,25 @@ struct serial_port *serial_port_open(const char *path, int baudrate, char *err, 
 	if (p != NULL || hard)
 		return p;
 	return open_termios(real, baudrate, err, errlen);
+}
+
+int serial_port_check_free(const char *path, char *err, size_t errlen)
+{
+	char real[PATH_MAX];
+	int fd, rc;
+
+	if (realpath(path, real) == NULL)
+		return 0;
+	fd = open(real, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != EBUSY)
+			return 0;	/* absent or not ours yet: the link retries */
+		snprintf(err, errlen, "in use by another process (exclusive)");
+		return -1;
+	}
+	rc = lock_fd(fd, err, errlen);
+	close(fd);
+	return rc;
 }
 
 int serial_port_fd(const struct serial_port *p)
