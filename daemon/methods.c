@@ -46,6 +46,34 @@ struct cam_owner *call_owner(const struct rpc_call *call)
 	return call->client->owner;
 }
 
+static void run_again(void *arg, const struct cam_reply *r)
+{
+	struct rpc_call *call = arg;
+	json_t *params = call->again;
+
+	if (r->err != CAM_OK) {
+		call_cam_error(call, r);
+		return;
+	}
+	call->again = NULL;
+	method_find(call->method)->fn(call, params);
+	json_decref(params);
+}
+
+bool require_channel(struct rpc_call *call, json_t *params, uint8_t chan)
+{
+	if (camera_channel_by_id(call_camera(call), chan) != NULL)
+		return true;
+	if (call->refreshed) {
+		call_errorf(call, RPC_NO_CHANNEL, "channel not found: the cam has no channel %u", chan);
+		return false;
+	}
+	call->refreshed = true;
+	call->again = json_incref(params);
+	camera_update_channels(call_owner(call), run_again, call);
+	return false;
+}
+
 static bool param_known(const struct method *m, const char *key)
 {
 	if (m->params == NULL)

@@ -41,6 +41,11 @@ struct camera *call_camera(const struct rpc_call *call);
  * by -32000, when there is no link at all. */
 bool require_link(struct rpc_call *call);
 struct cam_owner *call_owner(const struct rpc_call *call);
+/* For by-id methods, after require_link: true when the cam lists the
+ * channel. Else the channel list is refreshed once (the channel may be
+ * newer than the cache) and the method runs again with the same params,
+ * or the call ends with -32003; false then. */
+bool require_channel(struct rpc_call *call, json_t *params, uint8_t chan);
 
 /* stdout through the client's own cursor (methods_script.c): the bytes
  * waiting for it, and at most max of them taken (malloc'd; NULL when out

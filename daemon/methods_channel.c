@@ -309,7 +309,8 @@ static void lock_done(void *arg, const struct cam_reply *r)
 static void m_channel_lock(struct rpc_call *call, json_t *params)
 {
 	if (param_channel_id(call, params, &call->chan) < 0 ||
-	    refuse_stream(call, call->chan, "channel_lock") || !require_link(call))
+	    refuse_stream(call, call->chan, "channel_lock") || !require_link(call) ||
+	    !require_channel(call, params, call->chan))
 		return;
 	camera_channel_lock(call_owner(call), call->chan, lock_done, call);
 }
@@ -330,7 +331,8 @@ static void unlock_done(void *arg, const struct cam_reply *r)
 static void m_channel_unlock(struct rpc_call *call, json_t *params)
 {
 	if (param_channel_id(call, params, &call->chan) < 0 ||
-	    refuse_stream(call, call->chan, "channel_unlock") || !require_link(call))
+	    refuse_stream(call, call->chan, "channel_unlock") || !require_link(call) ||
+	    !require_channel(call, params, call->chan))
 		return;
 	camera_channel_unlock(call_owner(call), call->chan, unlock_done, call);
 }
@@ -357,7 +359,8 @@ static void shape_done(void *arg, const struct cam_reply *r)
 
 static void m_channel_shape(struct rpc_call *call, json_t *params)
 {
-	if (param_channel_id(call, params, &call->chan) < 0 || !require_link(call))
+	if (param_channel_id(call, params, &call->chan) < 0 || !require_link(call) ||
+	    !require_channel(call, params, call->chan))
 		return;
 	camera_command(call_owner(call), OMV_OP_CHANNEL_SHAPE, call->chan, NULL, 0, shape_done,
 		       call);
@@ -365,7 +368,8 @@ static void m_channel_shape(struct rpc_call *call, json_t *params)
 
 static void m_channel_size_id(struct rpc_call *call, json_t *params)
 {
-	if (param_channel_id(call, params, &call->chan) < 0 || !require_link(call))
+	if (param_channel_id(call, params, &call->chan) < 0 || !require_link(call) ||
+	    !require_channel(call, params, call->chan))
 		return;
 	if (call->chan == OMV_CHAN_STDOUT) {
 		call_result(call, json_integer((json_int_t)client_stdout_available(call)));
@@ -383,7 +387,8 @@ static void m_channel_read_id(struct rpc_call *call, json_t *params)
 	if (param_channel_id(call, params, &call->chan) < 0 ||
 	    param_int(call, params, "offset", true, 0, 0, UINT32_MAX, &offset) < 0 ||
 	    param_int(call, params, "length", true, 0, 0, UINT32_MAX - 1, &length) < 0 ||
-	    refuse_stream(call, call->chan, "channel_read_id") || !require_link(call))
+	    refuse_stream(call, call->chan, "channel_read_id") || !require_link(call) ||
+	    !require_channel(call, params, call->chan))
 		return;
 	if (length > read_limit(call)) {
 		call_errorf(call, RPC_RESPONSE_TOO_LARGE,
@@ -411,7 +416,7 @@ static void m_channel_write_id(struct rpc_call *call, json_t *params)
 	    param_int(call, params, "offset", false, 0, 0, UINT32_MAX, &offset) < 0 ||
 	    param_bytes(call, params, "data", true, &data, &len) < 0)
 		return;
-	if (!require_link(call)) {
+	if (!require_link(call) || !require_channel(call, params, call->chan)) {
 		free(data);
 		return;
 	}
@@ -456,7 +461,7 @@ static void m_channel_ioctl(struct rpc_call *call, json_t *params)
 			return;
 		}
 	}
-	if (!require_link(call)) {
+	if (!require_link(call) || !require_channel(call, params, call->chan)) {
 		free(packed);
 		return;
 	}

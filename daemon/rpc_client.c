@@ -394,6 +394,14 @@ static void slot_done_one(struct rpc_client *c, struct reply_slot *slot)
 
 /* ---- calls ---- */
 
+static void call_free(struct rpc_call *call)
+{
+	json_decref(call->id);
+	json_decref(call->again);
+	free(call->text);
+	free(call);
+}
+
 static void call_finish(struct rpc_call *call, json_t *reply)
 {
 	struct rpc_client *c = call->client;
@@ -402,9 +410,7 @@ static void call_finish(struct rpc_call *call, json_t *reply)
 	slot_set(c, slot, call->index, reply);
 	TAILQ_REMOVE(&c->calls, call, link);
 	c->outstanding--;
-	json_decref(call->id);
-	free(call->text);
-	free(call);
+	call_free(call);
 	slot_done_one(c, slot);
 	maybe_resume(c);
 }
@@ -870,9 +876,7 @@ void rpc_client_free(struct rpc_client *c)
 		camera_owner_free(c->owner);
 	while ((call = TAILQ_FIRST(&c->calls)) != NULL) {
 		TAILQ_REMOVE(&c->calls, call, link);
-		json_decref(call->id);
-		free(call->text);
-		free(call);
+		call_free(call);
 	}
 	rpc_message_clear(&c->batch);
 	while ((slot = TAILQ_FIRST(&c->slots)) != NULL) {

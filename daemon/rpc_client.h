@@ -67,6 +67,8 @@ struct rpc_call {
 	uint32_t u32;
 	int kind;
 	char *text;
+	json_t *again;		/* params kept to run the method again (require_channel) */
+	bool refreshed;		/* the channel list was refreshed for this call */
 };
 
 struct client_event {

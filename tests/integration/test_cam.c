@@ -132,6 +132,19 @@ static void test_channels(struct h_conn *c)
 	r = h_result(c, "channel_size_id", json_pack("{s:i}", "channel_id", 3));
 	CHECK(json_is_integer(r));
 	json_decref(r);
+	/* A channel id the cam does not list (after a refresh of the list):
+	 * channel not found, for every by-id method, without asking the cam. */
+	static const char *const by_id[] = { "channel_shape", "channel_size_id", "channel_lock",
+					     "channel_unlock" };
+	for (i = 0; i < 4; i++)
+		CHECKF(h_error_code(c, by_id[i], json_pack("{s:i}", "channel_id", 200)) == -32003,
+		       "%s", by_id[i]);
+	CHECK(h_error_code(c, "channel_read_id", json_pack("{s:i, s:i, s:i}", "channel_id", 200,
+							    "offset", 0, "length", 4)) == -32003);
+	CHECK(h_error_code(c, "channel_write_id", json_pack("{s:i, s:s}", "channel_id", 200,
+							     "data", "AAEC")) == -32003);
+	CHECK(h_error_code(c, "channel_ioctl", json_pack("{s:i, s:i}", "channel_id", 200,
+							  "cmd", 1)) == -32003);
 
 	/* No profile channel on this cam: the profiler methods do nothing. */
 	static const char *const prof[] = { "profiler_mode", "profiler_reset", "read_profile" };
