@@ -12,8 +12,12 @@
  * - Responses are fragmented by the negotiated max payload (FRAGMENT on all
  *   but the last). With the ack cap each packet carries ACK_REQ and the
  *   next is sent only after the host's ACK; an unACKed packet is resent
- *   with RTX after 500, 1000, 2000 ms, and 4000 ms after the third resend
- *   the cam gives up and re-initialises (like SYNC, without an answer).
+ *   with RTX after 500, 1000, 2000 ms, or at once when the host NAKs it,
+ *   and after the third resend (4000 ms later, or at the next NAK) the cam
+ *   gives up and re-initialises (like SYNC, without an answer). While a
+ *   packet waits for its ACK, other input is held back, unread, until the
+ *   wait ends; ACKs and NAKs that match nothing waiting are ignored.
+ * - After SYNC or a re-init all caps are on with the cam's own max payload.
  * - Events go out at any time (also between fragments) when the events cap
  *   is on; they do not advance the sequence and are not ACKed.
  * - SET_CAPS is answered under the old caps, which change once that answer
@@ -31,6 +35,7 @@
 
 #define OMV_RTX_FIRST_MS 500u
 #define OMV_RTX_RETRIES  3u
+#define OMV_CAM_HELD_PACKETS 4u	/* input held while waiting, in max packets */
 
 struct omv_cam;
 
@@ -56,6 +61,8 @@ struct omv_cam {
 
 	struct omv_decoder dec;
 	uint8_t *dec_buf;
+	uint8_t *held;			/* input not yet decoded, in order */
+	size_t held_len, held_cap;
 	uint8_t sync_window[OMV_HDR_SIZE];	/* last bytes seen, for SYNC */
 	size_t sync_fill;
 	uint8_t seq;
@@ -91,7 +98,8 @@ struct omv_cam {
 	uint64_t now;			/* time of the input being processed */
 };
 
-/* cam_max_payload: what this cam can take (OMV_CAM_PAYLOAD for stock). */
+/* cam_max_payload: what this cam can take (OMV_CAM_PAYLOAD for stock), and
+ * its max payload after SYNC. */
 int omv_cam_init(struct omv_cam *c, const struct omv_cam_ops *ops, void *ctx,
 		 uint16_t cam_max_payload);
 void omv_cam_free(struct omv_cam *c);
