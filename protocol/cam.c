@@ -247,15 +247,21 @@ static bool answer_held(struct omv_cam *c)
 
 static void handle_packet(struct omv_cam *c, const struct omv_packet *pkt);
 
-/* Work through held input: answers while a packet waits, else commands. */
+/* Work through held input: answers while a packet waits, nothing while
+ * the application works on a command, else commands. */
 static void process_held(struct omv_cam *c)
 {
 	struct omv_packet pkt;
 
+	if (c->processing)
+		return;		/* the loop below is running further up */
+	c->processing = true;
 	for (;;) {
-		if (c->waiting_ack) {
+		if (c->awaiting_reply) {
+			break;
+		} else if (c->waiting_ack) {
 			if (!answer_held(c))
-				return;
+				break;
 		} else if (omv_decoder_next(&c->dec, &pkt)) {
 			handle_packet(c, &pkt);
 		} else if (c->held_len) {
@@ -264,9 +270,10 @@ static void process_held(struct omv_cam *c)
 			memmove(c->held, c->held + n, c->held_len - n);
 			c->held_len -= n;
 		} else {
-			return;
+			break;
 		}
 	}
+	c->processing = false;
 }
 
 static void handle_protocol_command(struct omv_cam *c, const struct omv_packet *cmd)
@@ -441,6 +448,7 @@ void omv_cam_reply(struct omv_cam *c, uint16_t status, const void *data, size_t 
 		omv_put_u16(st, status);
 		respond(c, OMV_F_NAK, st, sizeof(st), false);
 	}
+	process_held(c);	/* what came while the application worked */
 }
 
 void omv_cam_event(struct omv_cam *c, uint8_t chan, uint16_t code)

@@ -15,8 +15,9 @@
  *   with RTX after 500, 1000, 2000 ms, or at once when the host NAKs it,
  *   and after the third resend (4000 ms later, or at the next NAK) the cam
  *   gives up and re-initialises (like SYNC, without an answer). While a
- *   packet waits for its ACK, other input is held back, unread, until the
- *   wait ends; ACKs and NAKs that match nothing waiting are ignored.
+ *   packet waits for its ACK, or the application works on a command, other
+ *   input is held back, unread, until that ends (a SYNC still gets
+ *   through); ACKs and NAKs that match nothing waiting are ignored.
  * - After SYNC or a re-init all caps are on with the cam's own max payload.
  * - Events go out at any time (also between fragments) when the events cap
  *   is on; they do not advance the sequence and are not ACKed.
@@ -44,8 +45,10 @@ struct omv_cam_ops {
 	void (*write)(void *ctx, const uint8_t *buf, size_t len);
 	/*
 	 * A valid command that the application must answer, now or later,
-	 * with omv_cam_reply(). Protocol opcodes (SYNC, GET_CAPS, SET_CAPS,
-	 * PROTO_STATS) are answered by the state machine and never reach it.
+	 * with omv_cam_reply(); input waits until it does, as on a cam that
+	 * handles one command at a time. Protocol opcodes (SYNC, GET_CAPS,
+	 * SET_CAPS, PROTO_STATS) are answered by the state machine and never
+	 * reach it.
 	 */
 	void (*command)(void *ctx, const struct omv_packet *cmd);
 	/* Protocol state was re-initialised (SYNC, give-up, omv_cam_reinit):
@@ -95,6 +98,7 @@ struct omv_cam {
 	bool resp_fixed_seq;		/* answer carries cmd_seq, counter stays */
 	bool resp_all_sent;		/* last packet of the response is out */
 	bool last_crc;			/* last_pkt was encoded with CRCs */
+	bool processing;		/* process_held() is running */
 	uint64_t now;			/* time of the input being processed */
 };
 

@@ -19,8 +19,10 @@
 
 #define RX_INITIAL 4096u
 #define WIRE_MAX OMV_PACKET_SIZE(OMV_PAYLOAD_LIMIT)
-#define RTO_BACKOFF_MAX_MS 60000u	/* doubling stops here */
+#define RTO_MAX_MS 60000u		/* estimate cap */
+#define RTO_BACKOFF_MAX 8u		/* doublings */
 #define RTT_GRANULARITY_US 1000u	/* the clock ticks in ms */
+#define STALE_WINDOW 128u		/* seqs behind the counter: old packets */
 
 static void on_reject(void *ctx, const struct omv_packet *hdr, int why);
 
@@ -73,13 +75,12 @@ static void send_ack(struct omv_host *h, const struct omv_packet *pkt)
 
 uint32_t omv_host_rto(const struct omv_host *h, uint32_t timeout_ms)
 {
-	uint32_t rto = h->rtt.rto_ms;
+	uint64_t rto = h->rtt.rto_ms > OMV_RTO_MIN_MS ? h->rtt.rto_ms : OMV_RTO_MIN_MS;
 
-	if (rto < OMV_RTO_MIN_MS)
-		rto = OMV_RTO_MIN_MS;
+	rto <<= h->rtt.backoff;
 	if (rto > timeout_ms)
 		rto = timeout_ms;
-	return rto;
+	return (uint32_t)rto;
 }
 
 /* One round trip of ms milliseconds (RFC 6298, section 2). */
@@ -101,23 +102,55 @@ static void rtt_sample(struct omv_rtt *r, uint64_t ms)
 	var = 4u * (uint64_t)r->rttvar_us;
 	rto = r->srtt_us + (var > RTT_GRANULARITY_US ? var : RTT_GRANULARITY_US);
 	rto = (rto + 999u) / 1000u;
-	r->rto_ms = (uint32_t)(rto < RTO_BACKOFF_MAX_MS ? rto : RTO_BACKOFF_MAX_MS);
+	r->rto_ms = (uint32_t)(rto < RTO_MAX_MS ? rto : RTO_MAX_MS);
+	r->backoff = 0;
 }
 
-/* A probe went out: back off until the next valid sample (section 5.5). */
-static void rtt_backoff(struct omv_host *h)
+/*
+ * A packet of the command was taken. From a clean exchange: a sample.
+ * After probes (Karn: no sample), the backoff they built up stays, in case
+ * the link got slower, unless the packet came one estimated RTO after the
+ * last probe at the most: the cam reacted at its usual speed, so a packet
+ * was lost, not late.
+ */
+static void rtt_taken(struct omv_host *h, const struct omv_packet *pkt)
 {
-	uint32_t rto = 2u * omv_host_rto(h, h->timeout_ms);
+	uint64_t rto = h->rtt.rto_ms > OMV_RTO_MIN_MS ? h->rtt.rto_ms : OMV_RTO_MIN_MS;
 
-	h->rtt.rto_ms = rto < RTO_BACKOFF_MAX_MS ? rto : RTO_BACKOFF_MAX_MS;
+	if (h->probes == 0 && h->naks == 0) {
+		if (!(pkt->flags & OMV_F_RTX))
+			rtt_sample(&h->rtt, h->now - h->asked_at);
+	} else if (h->now <= h->probed_at + rto) {
+		h->rtt.backoff = 0;
+	}
 }
 
-/* The next packet was just asked for (command sent, or previous ACKed). */
+/* The next probe one RTO from now (the backoff doubles it each time), or
+ * the give-up if that comes first. */
+static void arm_probe(struct omv_host *h)
+{
+	uint64_t next = h->now + omv_host_rto(h, h->timeout_ms);
+
+	h->probe_at = next < h->give_up_at ? next : h->give_up_at;
+}
+
+/*
+ * The next packet was just asked for (command sent, or previous ACKed).
+ * Give up on it after 15 RTOs of silence, but not before
+ * OMV_GIVE_UP_MIN_MS (a cam or host that stalls for a moment is no
+ * reason to resync), and never after the timeout.
+ */
 static void expect_next(struct omv_host *h)
 {
+	uint64_t patience = 15u * (uint64_t)omv_host_rto(h, h->timeout_ms);
+
+	if (patience < OMV_GIVE_UP_MIN_MS)
+		patience = OMV_GIVE_UP_MIN_MS;
 	h->asked_at = h->now;
 	h->probes = 0;
-	h->probe_at = h->now + omv_host_rto(h, h->timeout_ms);
+	h->naks = 0;
+	h->give_up_at = h->deadline < h->now + patience ? h->deadline : h->now + patience;
+	arm_probe(h);
 }
 
 /* The command moved on: its inactivity timeout starts again. */
@@ -137,6 +170,10 @@ static void finish(struct omv_host *h, int code, uint16_t status)
 		.len = code == OMV_OK ? h->rx_len : 0,
 	};
 
+	/* A copy sent by a probe may still be refused by the cam (NAK
+	 * SEQUENCE) after it answered the first: see accept(). */
+	h->refusal_due = h->copied;
+	h->copied = false;
 	clear_command(h);
 	if (h->ops->done)
 		h->ops->done(h->ctx, &r);
@@ -152,6 +189,7 @@ static void start(struct omv_host *h, uint8_t opcode, uint8_t chan, const void *
 	h->timeout_ms = timeout_ms;
 	h->resends = 0;
 	h->rx_overrun = false;
+	h->copied = false;
 	h->rx_len = 0;
 	if (rx_buf) {
 		h->rx = rx_buf;
@@ -164,6 +202,7 @@ static void start(struct omv_host *h, uint8_t opcode, uint8_t chan, const void *
 	}
 	h->cmd_len = omv_packet_encode(h->cmd_pkt, WIRE_MAX, h->seq, chan, 0, opcode, payload,
 				       (uint16_t)len, h->caps.crc);
+	h->answering = false;
 	progress(h);
 	send_raw(h, h->cmd_pkt, h->cmd_len);
 }
@@ -208,6 +247,7 @@ void omv_host_reset(struct omv_host *h)
 	h->seq = 0;
 	h->seq_valid = false;
 	h->have_last = false;
+	h->refusal_due = false;
 	clear_command(h);
 	h->rx = NULL;
 	h->rx_len = 0;
@@ -237,6 +277,7 @@ void omv_host_sync(struct omv_host *h, uint64_t now, uint32_t timeout_ms)
 	h->seq = 0;
 	h->seq_valid = false;
 	h->have_last = false;
+	h->refusal_due = false;
 	start(h, OMV_OP_PROTO_SYNC, OMV_CHAN_SYSTEM, NULL, 0, now, timeout_ms, NULL, 0);
 	h->cmd_sync = true;
 	if (cancelled && h->ops->done) {
@@ -280,23 +321,45 @@ uint64_t omv_host_deadline(const struct omv_host *h)
 /*
  * The expected packet is overdue. Either it was lost (the cam waits for
  * its ACK: a NAK brings it again), or the ACK of the packet before it was
- * (the cam still waits for that one: repeating the ACK moves it on), or
- * the command itself never arrived (nothing helps but a resync). A SYNC
+ * (the cam still waits for that one: repeating the ACK moves it on), or,
+ * when nothing of the answer came, the command itself never arrived. If
+ * the first probe did not help, the command goes out again as it was:
+ * under the same seq, a cam that did get it refuses the copy (NAK
+ * SEQUENCE, after it has answered the first), so it never runs twice.
+ * Without the seq cap that is not sure, and only a resync helps. A SYNC
  * is simply sent again.
+ *
+ * Each NAK costs the cam one of its three tries, and a fourth makes it
+ * give up: the first two probes NAK, and the last before the give-up, so
+ * that a short outage does not use them all up; the others only repeat
+ * the ACK and the command.
  */
 static void probe(struct omv_host *h)
 {
+	bool last;
+
 	h->stats.probes++;
 	h->probes++;
-	rtt_backoff(h);
+	h->probed_at = h->now;
+	if (h->rtt.backoff < RTO_BACKOFF_MAX)
+		h->rtt.backoff++;
+	arm_probe(h);
+	last = h->probe_at == h->give_up_at;
 	if (h->cmd_sync) {
 		send_raw(h, h->cmd_pkt, h->cmd_len);
-	} else {
-		if (h->have_last && h->last_ack_req)
-			send_empty(h, OMV_F_ACK, h->last_seq, h->last_chan, h->last_op);
+		return;
+	}
+	if (h->have_last && h->last_ack_req)
+		send_empty(h, OMV_F_ACK, h->last_seq, h->last_chan, h->last_op);
+	if (h->naks < OMV_HOST_NAKS && (h->naks + 1 < OMV_HOST_NAKS || last)) {
+		h->naks++;
 		send_empty(h, OMV_F_NAK, h->seq, h->cmd_chan, h->cmd_op);
 	}
-	h->probe_at = h->now + omv_host_rto(h, h->timeout_ms);
+	if (!h->answering && h->caps.seq && h->probes > 1) {
+		h->stats.resent++;
+		h->copied = true;
+		send_raw(h, h->cmd_pkt, h->cmd_len);
+	}
 }
 
 void omv_host_tick(struct omv_host *h, uint64_t now)
@@ -307,7 +370,7 @@ void omv_host_tick(struct omv_host *h, uint64_t now)
 	if (now >= h->deadline) {
 		h->stats.timeouts++;
 		finish(h, OMV_ERR_TIMEOUT, 0);
-	} else if (now >= h->probe_at && h->probes >= OMV_HOST_PROBES) {
+	} else if (now >= h->give_up_at) {
 		h->stats.timeouts++;
 		h->stats.gave_up++;
 		finish(h, OMV_ERR_TIMEOUT, 0);
@@ -377,6 +440,7 @@ static void resend(struct omv_host *h)
 	h->cmd_pkt[2] = h->seq;
 	if (h->caps.crc)
 		omv_put_u16(h->cmd_pkt + 8, omv_crc16(h->cmd_pkt, 8));
+	h->answering = false;
 	progress(h);
 	send_raw(h, h->cmd_pkt, h->cmd_len);
 }
@@ -384,11 +448,12 @@ static void resend(struct omv_host *h)
 /* A response packet of the command in flight, in sequence. */
 static void accept(struct omv_host *h, const struct omv_packet *pkt)
 {
+	bool refusal_due = h->refusal_due;
+
+	h->refusal_due = false;
 	if (pkt->flags & OMV_F_ACK_REQ)
 		send_ack(h, pkt);
-	/* Karn: a probed exchange, or a copy, says nothing about the link. */
-	if (h->probes == 0 && !(pkt->flags & OMV_F_RTX))
-		rtt_sample(&h->rtt, h->now - h->asked_at);
+	rtt_taken(h, pkt);
 	h->last_seq = pkt->seq;
 	h->last_op = pkt->opcode;
 	h->last_chan = pkt->chan;
@@ -405,11 +470,19 @@ static void accept(struct omv_host *h, const struct omv_packet *pkt)
 			resend(h);
 			return;
 		}
+		/* A cam that numbers its refusal of the previous command's copy
+		 * with its own counter: the counters are apart, but the cam did
+		 * not reboot. */
+		if (status == OMV_ST_SEQUENCE && refusal_due) {
+			finish(h, OMV_ERR_PROTOCOL, status);
+			return;
+		}
 		finish(h, OMV_ERR_NAK, status);
 		return;
 	}
 	collect(h, pkt->payload, pkt->length);
 	if (pkt->flags & OMV_F_FRAGMENT) {
+		h->answering = true;
 		progress(h);
 		return;
 	}
@@ -440,10 +513,15 @@ static void handle_packet(struct omv_host *h, const struct omv_packet *pkt)
 	 * SYNC answer is then only a duplicate if nothing takes it. */
 	bool duplicate = rtx && same_as_last && pkt->seq != h->seq;
 	bool for_command = h->busy && pkt->opcode == h->cmd_op && pkt->chan == h->cmd_chan;
+	/* Behind the counter: a copy of a packet taken earlier, or the cam
+	 * refusing a command that went out twice. The cam may wait for its
+	 * ACK: give it, drop the packet. */
+	uint8_t behind = (uint8_t)(h->seq - pkt->seq);
+	bool stale = h->caps.seq && behind >= 1 && behind <= STALE_WINDOW;
 
 	if (for_command && seq_ok && !duplicate) {
 		accept(h, pkt);
-	} else if (same_as_last) {
+	} else if (same_as_last || stale) {
 		h->stats.duplicates++;
 		if (pkt->flags & OMV_F_ACK_REQ)
 			send_ack(h, pkt);
@@ -458,7 +536,7 @@ static void handle_packet(struct omv_host *h, const struct omv_packet *pkt)
  * The decoder threw away a packet whose header was sound. If it is the
  * packet the command waits for and the cam waits for its ACK, a NAK
  * brings it again at once; a damaged copy of the packet accepted last is
- * ACKed again. At most OMV_HOST_PROBES NAKs per packet: the cam resets
+ * ACKed again. At most OMV_HOST_NAKS NAKs per packet: the cam resets
  * itself after that many resends.
  */
 static void on_reject(void *ctx, const struct omv_packet *hdr, int why)
@@ -476,12 +554,13 @@ static void on_reject(void *ctx, const struct omv_packet *hdr, int why)
 		send_ack(h, hdr);
 		return;
 	}
-	if (!current || h->probes >= OMV_HOST_PROBES)
+	if (!current || h->naks >= OMV_HOST_NAKS)
 		return;
 	h->stats.damaged++;
-	h->probes++;
+	h->naks++;
+	h->probed_at = h->now;
 	send_empty(h, OMV_F_NAK, hdr->seq, hdr->chan, hdr->opcode);
-	h->probe_at = h->now + omv_host_rto(h, h->timeout_ms);
+	arm_probe(h);
 }
 
 void omv_host_input(struct omv_host *h, const uint8_t *data, size_t len, uint64_t now)

@@ -15,15 +15,20 @@
  * Recovery happens in round trips: a response packet that arrives damaged
  * (sound header, bad payload CRC) is NAKed at once, and the cam sends it
  * again; one that is overdue (a retransmission timeout, RTO, after it was
- * asked for) is probed with a NAK for it and a repeated ACK of the packet
- * before it; a command the cam NAKs with CHECKSUM is sent again. The RTO
- * follows the measured round trip (RFC 6298: smoothed RTT and variance,
- * no samples from retried exchanges, doubled on each probe), clamped to
- * [OMV_RTO_MIN_MS, the command's timeout]. After OMV_HOST_PROBES
- * unanswered probes the command ends with OMV_ERR_TIMEOUT early: what a
- * NAK cannot fix (a lost command) needs a resync. The command's timeout
- * itself is an inactivity timeout: every packet that makes progress on
- * the command re-arms it, so a long answer never times out while it flows.
+ * asked for, then 2, 4, ... RTOs more) is probed: the ACK of the packet
+ * before it is repeated, a NAK asks for it (at most OMV_HOST_NAKS per
+ * packet, each costing the cam one of its tries), and a command that got
+ * no answer at all is sent again (same seq: the cam refuses a copy of
+ * what it already did). A command the cam NAKs with CHECKSUM is sent
+ * again under the next seq. The RTO follows the measured round trip (RFC
+ * 6298: smoothed RTT and variance, no samples from retried exchanges,
+ * doubled by each probe until the cam shows it still answers at its
+ * usual speed), clamped to [OMV_RTO_MIN_MS, the command's timeout].
+ * After 15 RTOs of silence, but not before OMV_GIVE_UP_MIN_MS, the
+ * command ends with OMV_ERR_TIMEOUT, for a resync: what round trips could
+ * not fix. The command's timeout itself is an inactivity timeout: every
+ * packet that makes progress on the command re-arms it, so a long answer
+ * never times out while it flows.
  */
 #ifndef OMV_HOST_H
 #define OMV_HOST_H
@@ -37,9 +42,10 @@
 
 #define OMV_DEADLINE_NONE UINT64_MAX
 
-#define OMV_RTO_MIN_MS      20u		/* floor of the retransmission timeout */
+#define OMV_RTO_MIN_MS      5u		/* floor of the retransmission timeout */
+#define OMV_GIVE_UP_MIN_MS  250u	/* silence before giving up early */
 #define OMV_RTO_INITIAL_MS  1000u	/* before the first round-trip sample */
-#define OMV_HOST_PROBES     3u		/* unanswered probes before giving up */
+#define OMV_HOST_NAKS       3u		/* per expected packet: the cam's tries */
 #define OMV_HOST_RESENDS    3u		/* resends of a command NAKed CHECKSUM */
 
 /* How a command ended. */
@@ -85,7 +91,7 @@ struct omv_host_stats {
 	uint64_t unexpected;	/* responses matching no command in flight */
 	uint64_t damaged;	/* damaged response packets NAKed at once */
 	uint64_t probes;	/* overdue packets probed */
-	uint64_t resent;	/* commands sent again after NAK CHECKSUM */
+	uint64_t resent;	/* commands sent again (NAK CHECKSUM, no answer) */
 	uint64_t gave_up;	/* timeouts after unanswered probes (early) */
 };
 
@@ -93,7 +99,8 @@ struct omv_host_stats {
 struct omv_rtt {
 	bool valid;		/* a sample was taken */
 	uint32_t srtt_us, rttvar_us;
-	uint32_t rto_ms;	/* from the samples, doubled on each probe */
+	uint32_t rto_ms;	/* from the samples */
+	unsigned backoff;	/* doublings by probes, until undone */
 };
 
 struct omv_host {
@@ -115,8 +122,14 @@ struct omv_host {
 	uint32_t timeout_ms;	/* of the command in flight */
 	uint64_t probe_at;	/* the expected packet is overdue */
 	uint64_t asked_at;	/* when the expected packet was asked for */
-	unsigned probes;	/* NAKs sent for the expected packet */
+	uint64_t give_up_at;	/* ... and given up on, for a resync */
+	unsigned probes;	/* probes sent for the expected packet */
+	unsigned naks;		/* NAKs sent for it (probes, damaged copies) */
+	uint64_t probed_at;	/* when the last of them went out */
 	unsigned resends;	/* of the command, after NAK CHECKSUM */
+	bool answering;		/* a packet of the answer came */
+	bool copied;		/* a probe sent the command again */
+	bool refusal_due;	/* the last command was copied */
 	uint8_t last_seq;	/* seq of the last accepted response packet */
 	bool have_last;
 	struct omv_rtt rtt;

@@ -378,6 +378,42 @@ static void test_nak_retransmits(void)
 	omv_cam_free(&r.c);
 }
 
+/* While the application works on a command, input waits: a copy of the
+ * command (a host's probe) is read only after the answer went out, and is
+ * then refused (NAK SEQUENCE, under its own seq). A SYNC still gets in. */
+static void test_input_waits_for_reply(void)
+{
+	struct rig r;
+
+	rig_init(&r, 1000);
+	CHECK_EQ(host_send(&r, 0, 2, 0, OMV_OP_CHANNEL_SIZE, NULL, 0, true, 0), 0);
+	CHECK_EQ(r.commands, 1);
+	CHECK_EQ(host_send(&r, 0, 2, 0, OMV_OP_CHANNEL_SIZE, NULL, 0, true, 10), 0);
+	CHECK_EQ(r.commands, 1);
+	omv_cam_reply(&r.c, OMV_ST_SUCCESS, "\4\0\0\0", 4, 20);
+	CHECK_EQ(r.nout, 1);
+	expect_out(&r, 0, 0, 2, RESP, OMV_OP_CHANNEL_SIZE, 4);
+	/* the ACK ends the wait; then the copy is read, and refused */
+	CHECK_EQ(host_send(&r, 0, 2, OMV_F_ACK, OMV_OP_CHANNEL_SIZE, NULL, 0, true, 30), 1);
+	expect_nak(&r, 1, 0, 2, OMV_OP_CHANNEL_SIZE, OMV_ST_SEQUENCE);
+	CHECK_EQ(r.commands, 1);
+	CHECK_EQ(r.c.seq, 1);
+	ack_last(&r, 30);
+
+	/* never answered: a SYNC gets through, and what waited is gone */
+	CHECK_EQ(host_send(&r, 1, 2, 0, OMV_OP_CHANNEL_SIZE, NULL, 0, true, 40), 0);
+	CHECK_EQ(host_send(&r, 2, 0, 0, OMV_OP_CHANNEL_POLL, NULL, 0, true, 40), 0);
+	CHECK_EQ(r.commands, 2);
+	CHECK(r.c.held_len > 0);
+	CHECK_EQ(host_send(&r, 0, 0, 0, OMV_OP_PROTO_SYNC, NULL, 0, true, 50), 1);
+	expect_out(&r, r.nout - 1, 0, 0, RESP, OMV_OP_PROTO_SYNC, 0);
+	CHECK_EQ(r.c.held_len, 0);
+	omv_cam_reply(&r.c, OMV_ST_SUCCESS, "\4\0\0\0", 4, 60);	/* too late: ignored */
+	ack_last(&r, 60);
+	CHECK_EQ(r.commands, 2);
+	omv_cam_free(&r.c);
+}
+
 static void test_sync_window(void)
 {
 	struct rig r;
@@ -511,6 +547,7 @@ int main(void)
 	test_overflow_then_command();
 	test_fragments_and_rtx();
 	test_nak_retransmits();
+	test_input_waits_for_reply();
 	test_sync_window();
 	test_events();
 	printf("cam: ok\n");

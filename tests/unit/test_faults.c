@@ -16,8 +16,11 @@
 #include "link.h"
 #include "check.h"
 
-/* After link_connect every round trip took 0 ms: the RTO is the floor. */
+/* After link_connect every round trip took 0 ms: the RTO is the floor. With
+ * it doubling, the probes of one packet come at 1, 3, 7, 15 and 31 RTOs;
+ * the NAKs among them at the first, second and last. */
 #define RTO OMV_RTO_MIN_MS
+#define LAST_PROBE (31 * RTO)
 
 struct drop_plan {
 	bool to_cam;		/* direction to act on */
@@ -224,9 +227,11 @@ static void test_lost_ack_of_last_packet(void)
 	link_free(&l);
 }
 
-/* The command never reaches the cam: nothing comes back, the probes find
- * nothing waiting, and the command ends after OMV_HOST_PROBES of them,
- * long before its 5 s timeout. A resync and the same command again work. */
+/* The command never reaches the cam: nothing comes back and the first
+ * probe finds nothing waiting; the second sends the command again, and
+ * that copy is answered. When the copies are lost too, the command ends
+ * after OMV_GIVE_UP_MIN_MS, long before its 5 s timeout; a resync and the
+ * same command again work. */
 static void test_lost_command(void)
 {
 	struct link l;
@@ -238,10 +243,25 @@ static void test_lost_command(void)
 	p.count = 1;
 	uint64_t t0 = l.now;
 	unsigned seen = l.commands_seen;
+	CHECK_EQ(link_read(&l, 0, 1000, 5000), OMV_OK);
+	CHECK(memcmp(l.data, l.chan_data, 1000) == 0);
+	CHECK_EQ(l.done_at, t0 + 3 * RTO);	/* probes at 1 and 3 RTO */
+	CHECK_EQ(l.commands_seen, seen + 1);
+	CHECK_EQ(l.host.stats.resent, 1);
+	CHECK_EQ(l.host.stats.timeouts, 0);
+	CHECK_EQ(l.cam.seq, l.host.seq);
+
+	/* the command and every copy lost */
+	memset(&p, 0, sizeof(p));
+	p.to_cam = true;
+	p.flags_none = OMV_F_ACK | OMV_F_NAK;
+	p.count = ~0u;
+	t0 = l.now;
+	seen = l.commands_seen;
 	CHECK_EQ(link_read(&l, 0, 1000, 5000), OMV_ERR_TIMEOUT);
-	CHECK_EQ(l.done_at, t0 + 15 * RTO);	/* probes at 1, 3, 7 RTO; gave up at 15 */
+	CHECK_EQ(l.done_at, t0 + OMV_GIVE_UP_MIN_MS);	/* 15 RTOs would be less */
+	l.drop = NULL;
 	CHECK_EQ(l.commands_seen, seen);
-	CHECK_EQ(l.host.stats.probes, OMV_HOST_PROBES);
 	CHECK_EQ(l.host.stats.gave_up, 1);
 	CHECK_EQ(p.rtx, 0);
 	CHECK_EQ(link_sync(&l), OMV_OK);
@@ -251,9 +271,52 @@ static void test_lost_command(void)
 	link_free(&l);
 }
 
-/* From the 3rd fragment on nothing gets through: each probe's NAK brings a
- * resend that is lost too. The host gives up after its probes, the cam
- * has spent its three tries on them; a resync heals. */
+/* The answer's first packet and the first probe are lost: the cam has the
+ * command and waits for an ACK; the second probe's NAK brings the packet,
+ * and the copy of the command it also carried is refused by the cam once
+ * the answer is done (NAK SEQUENCE under the copy's seq): ACKed, dropped,
+ * and the next command goes through. */
+static bool drop_first_packet_and_probe(struct link *l, bool to_cam, const struct omv_packet *pkt)
+{
+	struct drop_plan *p = l->user;
+
+	if (pkt->flags & OMV_F_EVENT)
+		return false;
+	if (!to_cam && !(pkt->flags & OMV_F_RTX) && p->seen++ == 0)
+		return true;
+	if (to_cam && (pkt->flags & OMV_F_NAK) && p->dropped++ == 0)
+		return true;
+	return false;
+}
+
+static void test_copy_refused(void)
+{
+	struct link l;
+	struct drop_plan p;
+
+	setup(&l, &p, 100, 1000);
+	l.drop = drop_first_packet_and_probe;
+	uint64_t t0 = l.now;
+	unsigned seen = l.commands_seen;
+	CHECK_EQ(link_read(&l, 0, 1000, 5000), OMV_OK);
+	CHECK(memcmp(l.data, l.chan_data, 1000) == 0);
+	CHECK_EQ(l.done_at, t0 + 3 * RTO);
+	CHECK_EQ(l.host.stats.resent, 1);
+	link_pump(&l);
+	CHECK_EQ(l.commands_seen, seen + 1);	/* the copy never ran */
+	CHECK_EQ(l.cam.stats.sequence, 1);
+	CHECK(l.host.stats.duplicates >= 1);
+	CHECK_EQ(omv_cam_deadline(&l.cam), OMV_DEADLINE_NONE);
+	CHECK_EQ(link_read(&l, 5, 100, 5000), OMV_OK);
+	CHECK(memcmp(l.data, l.chan_data + 5, 100) == 0);
+	CHECK_EQ(l.done_at, l.now);
+	CHECK_EQ(l.cam.seq, l.host.seq);
+	link_free(&l);
+}
+
+/* From the 3rd fragment on nothing gets through: each NAK brings a resend
+ * that is lost too. The host gives up after OMV_GIVE_UP_MIN_MS, the cam
+ * has spent its three tries on the NAKs; a resync heals. */
 static void test_lost_response_gives_up(void)
 {
 	struct link l;
@@ -265,14 +328,14 @@ static void test_lost_response_gives_up(void)
 	p.count = ~0u;
 	uint64_t t0 = l.now;
 	CHECK_EQ(link_read(&l, 0, 1000, 2000), OMV_ERR_TIMEOUT);
-	CHECK_EQ(l.done_at, t0 + 15 * RTO);
+	CHECK_EQ(l.done_at, t0 + OMV_GIVE_UP_MIN_MS);
 	CHECK_EQ(l.host.stats.timeouts, 1);
 	CHECK(!omv_host_busy(&l.host));
 	CHECK_EQ(omv_host_deadline(&l.host), OMV_DEADLINE_NONE);
 	CHECK_EQ(p.rtx, 3);
 	CHECK_EQ(p.rtx_at[0], t0 + RTO);
 	CHECK_EQ(p.rtx_at[1], t0 + 3 * RTO);
-	CHECK_EQ(p.rtx_at[2], t0 + 7 * RTO);
+	CHECK_EQ(p.rtx_at[2], t0 + LAST_PROBE);
 	CHECK_EQ(l.cam.stats.retransmit, 3);
 	l.drop = NULL;
 	CHECK_EQ(link_sync(&l), OMV_OK);
@@ -296,10 +359,10 @@ static void test_cam_gives_up(void)
 	unsigned resets = l.cam_resets;
 	CHECK(l.cam.seq != 0);
 	CHECK_EQ(link_read(&l, 0, 100, 10000), OMV_ERR_TIMEOUT);
-	CHECK_EQ(l.done_at, t0 + 15 * RTO);
+	CHECK_EQ(l.done_at, t0 + OMV_GIVE_UP_MIN_MS);
 	CHECK_EQ(p.rtx, 3);
 	link_settle(&l, 10000);
-	CHECK_EQ(l.now, t0 + 7 * RTO + (OMV_RTX_FIRST_MS << OMV_RTX_RETRIES));
+	CHECK_EQ(l.now, t0 + LAST_PROBE + (OMV_RTX_FIRST_MS << OMV_RTX_RETRIES));
 	CHECK_EQ(l.cam.stats.retransmit, 3);
 	CHECK_EQ(l.cam.stats.transport, 1);
 	CHECK_EQ(l.cam_resets, resets + 1);
@@ -391,7 +454,7 @@ static void test_sync_while_waiting_for_ack(void)
 	p.count = ~0u;		/* every ACK from the 4th on is lost */
 	uint64_t t0 = l.now;
 	CHECK_EQ(link_read(&l, 0, 1000, 1000), OMV_ERR_TIMEOUT);
-	CHECK_EQ(l.done_at, t0 + 15 * RTO);
+	CHECK_EQ(l.done_at, t0 + OMV_GIVE_UP_MIN_MS);
 	CHECK(omv_cam_deadline(&l.cam) != OMV_DEADLINE_NONE);
 	CHECK(l.cam.waiting_ack);
 	l.drop = NULL;
@@ -403,7 +466,7 @@ static void test_sync_while_waiting_for_ack(void)
 	/* Nothing of the old response comes back later. */
 	link_settle(&l, 10000);
 	CHECK_EQ(p.rtx, 0);
-	CHECK_EQ(l.now, t0 + 15 * RTO);
+	CHECK_EQ(l.now, t0 + OMV_GIVE_UP_MIN_MS);
 	link_connect(&l, 100);
 	CHECK_EQ(link_read(&l, 0, 1000, 1000), OMV_OK);
 	CHECK(memcmp(l.data, l.chan_data, 1000) == 0);
@@ -498,15 +561,16 @@ static void test_glitch_mid_answer(void)
 	uint64_t t0 = l.now;
 	CHECK_EQ(link_read(&l, 0, 4000, 1000), OMV_OK);
 	CHECK(memcmp(l.data, l.chan_data, 4000) == 0);
-	/* Probes at 1, 3 and 7 RTO: the one at 7 RTO comes after the glitch. */
-	CHECK_EQ(l.done_at, t0 + 7 * RTO);
+	/* The NAKs of the first two probes are lost in the glitch; the third,
+	 * with the last probe, comes after it. */
+	CHECK_EQ(l.done_at, t0 + LAST_PROBE);
 	CHECK_EQ(l.host.stats.timeouts, 0);
 	CHECK_EQ(l.cam.seq, l.host.seq);
 
 	g = (struct glitch){ .after = 10, .length_ms = 2000 };
 	t0 = l.now;
 	CHECK_EQ(link_read(&l, 0, 4000, 1000), OMV_ERR_TIMEOUT);
-	CHECK_EQ(l.done_at, t0 + 15 * RTO);
+	CHECK_EQ(l.done_at, t0 + OMV_GIVE_UP_MIN_MS);
 	link_settle(&l, 10000);
 	CHECK_EQ(link_sync(&l), OMV_OK);
 	link_connect(&l, 100);
@@ -590,6 +654,7 @@ int main(void)
 	test_lost_ack_mid_response();
 	test_lost_ack_of_last_packet();
 	test_lost_command();
+	test_copy_refused();
 	test_lost_response_gives_up();
 	test_cam_gives_up();
 	test_give_up_time();

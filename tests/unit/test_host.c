@@ -571,20 +571,23 @@ static void test_damaged_fragment(void)
 	CHECK_EQ(w.h.stats.duplicates, 1);
 	CHECK_EQ(w.h.stats.timeouts, 0);
 
-	/* At most OMV_HOST_PROBES NAKs for one packet: the next would make
+	/* At most OMV_HOST_NAKS NAKs for one packet: the next would make
 	 * the cam give up. */
 	start_read(&w, 10, 1000);
 	n0 = w.nout;
-	for (unsigned i = 0; i < OMV_HOST_PROBES + 2; i++)
+	for (unsigned i = 0; i < OMV_HOST_NAKS + 2; i++)
 		cam_send_at(&w, 11, true, 3, 3, RESP, OMV_OP_CHANNEL_READ, c, 8);
-	CHECK_EQ(w.nout, n0 + OMV_HOST_PROBES);
-	CHECK_EQ(w.h.stats.damaged, 1 + OMV_HOST_PROBES);
+	CHECK_EQ(w.nout, n0 + OMV_HOST_NAKS);
+	CHECK_EQ(w.h.stats.damaged, 1 + OMV_HOST_NAKS);
 	omv_host_free(&w.h);
 }
 
 /* The next fragment is overdue: the probe NAKs it and repeats the ACK of
  * the one before (which may be what got lost). Either way the cam moves
- * on; the exchange gives no round-trip sample. */
+ * on. The exchange gives no round-trip sample (Karn); the backoff of the
+ * probe is undone when the packet came at once after it (lost, not late),
+ * and kept, until a clean exchange, when it came long after (the link
+ * may have got slower). */
 static void test_overdue_fragment(void)
 {
 	struct wire w;
@@ -593,7 +596,9 @@ static void test_overdue_fragment(void)
 	w_init(&w, 1 << 16);
 	do_sync(&w);
 	memset(a, 'x', sizeof(a));
-	for (int lost_ack = 0; lost_ack < 2; lost_ack++) {
+	for (int c = 0; c < 3; c++) {
+		bool lost_ack = c == 1, late = c == 2;
+
 		start_read(&w, 100, 1000);
 		uint8_t s0 = w.h.seq;
 		cam_send_at(&w, 101, false, s0, 3, RESP | OMV_F_FRAGMENT, OMV_OP_CHANNEL_READ, a, 40);
@@ -608,20 +613,20 @@ static void test_overdue_fragment(void)
 		CHECK_EQ(w.nout, n0 + 2);
 		expect_out(&w, n0, s0, 3, OMV_F_ACK, OMV_OP_CHANNEL_READ, 0);
 		expect_out(&w, n0 + 1, (uint8_t)(s0 + 1), 3, OMV_F_NAK, OMV_OP_CHANNEL_READ, 0);
-		CHECK_EQ(w.h.stats.probes, (uint64_t)lost_ack + 1);
+		CHECK_EQ(w.h.stats.probes, (uint64_t)c + 1);
 		/* Backed off: the next probe waits twice as long. */
+		CHECK_EQ(omv_host_rto(&w.h, 1000), 2 * rto);
 		CHECK_EQ(omv_host_deadline(&w.h), 101 + 3 * rto);
 		/* The lost ACK case: the cam sends the fragment for the first
-		 * time; the lost fragment case: again, with RTX. */
-		cam_send_at(&w, 101 + rto + 1, false, (uint8_t)(s0 + 1), 3,
-			    RESP | (lost_ack ? 0 : OMV_F_RTX), OMV_OP_CHANNEL_READ, a, 10);
+		 * time; the lost fragment case: again, with RTX; or the first
+		 * copy, late. */
+		cam_send_at(&w, 101 + rto + (late ? 2 * rto : 1), false, (uint8_t)(s0 + 1), 3,
+			    RESP | (lost_ack || late ? 0 : OMV_F_RTX), OMV_OP_CHANNEL_READ, a, 10);
 		CHECK(w.done);
 		CHECK_EQ(w.res.code, OMV_OK);
 		CHECK_EQ(w.res.len, 50);
-		/* Karn: no sample from a probed exchange; the backed-off RTO
-		 * stays until a clean one. */
 		CHECK_EQ(w.h.rtt.srtt_us, before.srtt_us);
-		CHECK_EQ(omv_host_rto(&w.h, 1000), 2 * rto);
+		CHECK_EQ(omv_host_rto(&w.h, 1000), late ? 2 * rto : rto);
 		w.done = false;
 		CHECK_EQ(omv_host_command(&w.h, OMV_OP_CHANNEL_POLL, 0, NULL, 0, 200, 1000,
 					  NULL, 0), 0);
@@ -632,53 +637,148 @@ static void test_overdue_fragment(void)
 	omv_host_free(&w.h);
 }
 
-/* Nothing comes back: the probes are NAKs for the first answer packet
- * (plus the ACK of the previous command's last packet, in case that was
- * lost and the cam still waits for it). After OMV_HOST_PROBES of them the
- * command ends early, long before its timeout. */
+/* Nothing comes back. The probes repeat the ACK of the previous command's
+ * last packet (in case that was lost and the cam still waits for it),
+ * NAK the first answer packet (the first two and the last probe: a NAK
+ * is one of the cam's tries), and from the second on send the command
+ * again as it was. With the RTO doubling each time they come at 1, 3, 7,
+ * 15 and 31 RTOs; the command ends after OMV_GIVE_UP_MIN_MS of silence
+ * (15 RTOs at the least), long before its timeout. */
 static void test_lost_command(void)
 {
 	struct wire w;
+	const uint64_t at[] = { 5, 15, 35, 75, 155 };
+	const size_t nprobes = sizeof(at) / sizeof(at[0]);
 
+	CHECK_EQ(OMV_RTO_MIN_MS, 5);
+	CHECK_EQ(OMV_GIVE_UP_MIN_MS, 250);
 	w_init(&w, 1 << 16);
 	do_sync(&w);
 	w.done = false;
 	CHECK_EQ(omv_host_command(&w.h, OMV_OP_CHANNEL_POLL, 0, NULL, 0, 1000, 5000, NULL, 0), 0);
-	size_t n0 = w.nout;
-	uint64_t t = 1000, rto = OMV_RTO_MIN_MS;
-	for (unsigned i = 0; i < OMV_HOST_PROBES; i++) {
-		t += rto;
-		CHECK_EQ(omv_host_deadline(&w.h), t);
-		omv_host_tick(&w.h, t);
+	size_t cmd = w.nout - 1;
+	for (size_t i = 0; i < nprobes; i++) {
+		size_t n = w.nout;
+		bool nak = i < 2 || i == nprobes - 1, copy = i > 0;
+
+		CHECK_EQ(omv_host_deadline(&w.h), 1000 + at[i]);
+		omv_host_tick(&w.h, 1000 + at[i] - 1);
+		CHECK_EQ(w.nout, n);
+		omv_host_tick(&w.h, 1000 + at[i]);
 		CHECK(!w.done);
-		/* ACK of the SYNC answer, NAK of the POLL's answer. */
-		expect_out(&w, n0 + 2 * i, 0, 0, OMV_F_ACK, OMV_OP_PROTO_SYNC, 0);
-		expect_out(&w, n0 + 2 * i + 1, 0, 0, OMV_F_NAK, OMV_OP_CHANNEL_POLL, 0);
-		rto *= 2;
+		CHECK_EQ(w.nout, n + 1 + nak + copy);
+		expect_out(&w, n, 0, 0, OMV_F_ACK, OMV_OP_PROTO_SYNC, 0);
+		if (nak)
+			expect_out(&w, n + 1, 0, 0, OMV_F_NAK, OMV_OP_CHANNEL_POLL, 0);
+		if (copy)
+			CHECK(memcmp(w.out[n + 1 + nak], w.out[cmd], OMV_HDR_SIZE) == 0);
 	}
-	t += rto;
-	CHECK_EQ(omv_host_deadline(&w.h), t);
-	omv_host_tick(&w.h, t - 1);
+	CHECK_EQ(omv_host_deadline(&w.h), 1000 + OMV_GIVE_UP_MIN_MS);
+	omv_host_tick(&w.h, 1000 + OMV_GIVE_UP_MIN_MS - 1);
 	CHECK(!w.done);
-	omv_host_tick(&w.h, t);
+	omv_host_tick(&w.h, 1000 + OMV_GIVE_UP_MIN_MS);
 	CHECK(w.done);
 	CHECK_EQ(w.res.code, OMV_ERR_TIMEOUT);
-	CHECK(t - 1000 < 5000 / 10);
 	CHECK_EQ(w.h.stats.gave_up, 1);
 	CHECK_EQ(w.h.stats.timeouts, 1);
-	CHECK_EQ(w.h.stats.probes, OMV_HOST_PROBES);
-	CHECK_EQ(w.nout, n0 + 2 * OMV_HOST_PROBES);
+	CHECK_EQ(w.h.stats.probes, nprobes);
+	CHECK_EQ(w.h.stats.resent, nprobes - 1);
 
 	/* An overdue SYNC is simply sent again. */
 	w.done = false;
 	omv_host_sync(&w.h, 2000, 5000);
 	uint32_t rto_now = omv_host_rto(&w.h, 5000);
-	CHECK_EQ(rto_now, (uint32_t)rto);	/* still backed off */
+	CHECK_EQ(rto_now, OMV_RTO_MIN_MS << nprobes);	/* still backed off */
 	omv_host_tick(&w.h, 2000 + rto_now);
 	expect_out(&w, w.nout - 2, 0, 0, 0, OMV_OP_PROTO_SYNC, 0);
 	expect_out(&w, w.nout - 1, 0, 0, 0, OMV_OP_PROTO_SYNC, 0);
 	cam_send_at(&w, 2000 + rto_now + 1, false, 0, 0, OMV_F_ACK, OMV_OP_PROTO_SYNC, NULL, 0);
 	CHECK(w.done && w.res.code == OMV_OK);
+
+	/* Without the seq cap a copy could run twice: no copies then. */
+	struct omv_caps caps = omv_caps_default;
+	caps.seq = false;
+	w.done = false;
+	CHECK_EQ(omv_host_set_caps(&w.h, &caps, 3000, 5000), 0);
+	cam_send_at(&w, 3000, false, 0, 0, RESP, OMV_OP_PROTO_SET_CAPS, NULL, 0);
+	CHECK(w.done && !w.h.caps.seq);
+	w.done = false;
+	CHECK_EQ(omv_host_command(&w.h, OMV_OP_CHANNEL_POLL, 0, NULL, 0, 3000, 5000, NULL, 0), 0);
+	uint64_t resent = w.h.stats.resent;
+	while (!w.done)
+		omv_host_tick(&w.h, omv_host_deadline(&w.h));
+	CHECK_EQ(w.res.code, OMV_ERR_TIMEOUT);
+	CHECK_EQ(w.h.stats.resent, resent);
+	omv_host_free(&w.h);
+}
+
+/* The copy of a lost command is answered like the first would have been.
+ * When the first was not lost after all (its answer and the first probe
+ * were), the cam answers it and then refuses the copy with NAK SEQUENCE:
+ * that refusal, behind the counter, is ACKed and dropped; one that a cam
+ * numbers with its own counter ends the next command as a protocol error
+ * (a resync), not as a rebooted cam. */
+static void test_command_copy(void)
+{
+	struct wire w;
+	uint8_t st[2], a[40];
+
+	w_init(&w, 1 << 16);
+	do_sync(&w);
+	omv_put_u16(st, OMV_ST_SEQUENCE);
+	memset(a, 'q', sizeof(a));
+	/* lost: the copy after the second probe is answered */
+	w.done = false;
+	CHECK_EQ(omv_host_command(&w.h, OMV_OP_SYS_INFO, 0, NULL, 0, 0, 5000, NULL, 0), 0);
+	omv_host_tick(&w.h, omv_host_deadline(&w.h));
+	omv_host_tick(&w.h, omv_host_deadline(&w.h));
+	CHECK_EQ(w.h.stats.resent, 1);
+	cam_send_at(&w, 100, false, 0, 0, RESP, OMV_OP_SYS_INFO, a, 40);
+	CHECK(w.done && w.res.code == OMV_OK && w.res.len == 40);
+
+	/* not lost: a two-packet answer, then the cam refuses the copy */
+	w.done = false;
+	CHECK_EQ(omv_host_command(&w.h, OMV_OP_CHANNEL_READ, 3, "12345678", 8, 200, 5000,
+				  NULL, 0), 0);
+	omv_host_tick(&w.h, omv_host_deadline(&w.h));
+	omv_host_tick(&w.h, omv_host_deadline(&w.h));
+	CHECK_EQ(w.h.stats.resent, 2);
+	uint64_t t = omv_host_deadline(&w.h) - 1;
+	cam_send_at(&w, t, false, 1, 3, RESP | OMV_F_FRAGMENT | OMV_F_RTX, OMV_OP_CHANNEL_READ,
+		    a, 40);
+	cam_send_at(&w, t, false, 2, 3, RESP, OMV_OP_CHANNEL_READ, a, 10);
+	CHECK(w.done && w.res.code == OMV_OK && w.res.len == 50);
+	size_t n0 = w.nout;
+	uint64_t dups = w.h.stats.duplicates;
+	cam_send_at(&w, t, false, 1, 3, OMV_F_NAK | OMV_F_ACK_REQ, OMV_OP_CHANNEL_READ, st, 2);
+	CHECK_EQ(w.nout, n0 + 1);
+	expect_out(&w, n0, 1, 3, OMV_F_ACK, OMV_OP_CHANNEL_READ, 0);
+	CHECK_EQ(w.h.stats.duplicates, dups + 1);
+
+	/* the same refusal numbered with the cam's counter, taken for the
+	 * next command's answer */
+	w.done = false;
+	CHECK_EQ(omv_host_command(&w.h, OMV_OP_CHANNEL_READ, 3, "12345678", 8, t, 5000,
+				  NULL, 0), 0);
+	omv_host_tick(&w.h, omv_host_deadline(&w.h));
+	omv_host_tick(&w.h, omv_host_deadline(&w.h));
+	cam_send_at(&w, t + 200, false, 3, 3, RESP, OMV_OP_CHANNEL_READ, a, 10);
+	CHECK(w.done && w.res.code == OMV_OK);
+	w.done = false;
+	CHECK_EQ(omv_host_command(&w.h, OMV_OP_CHANNEL_READ, 3, "12345678", 8, t + 300, 5000,
+				  NULL, 0), 0);
+	cam_send_at(&w, t + 300, false, 4, 3, OMV_F_NAK, OMV_OP_CHANNEL_READ, st, 2);
+	CHECK(w.done);
+	CHECK_EQ(w.res.code, OMV_ERR_PROTOCOL);
+	CHECK_EQ(w.res.status, OMV_ST_SEQUENCE);
+	/* and a genuine NAK SEQUENCE later is reported as such */
+	w.done = false;
+	CHECK_EQ(omv_host_command(&w.h, OMV_OP_CHANNEL_READ, 3, "12345678", 8, t + 400, 5000,
+				  NULL, 0), 0);
+	cam_send_at(&w, t + 400, false, 5, 3, OMV_F_NAK, OMV_OP_CHANNEL_READ, st, 2);
+	CHECK(w.done);
+	CHECK_EQ(w.res.code, OMV_ERR_NAK);
+	CHECK_EQ(w.res.status, OMV_ST_SEQUENCE);
 	omv_host_free(&w.h);
 }
 
@@ -875,6 +975,7 @@ int main(void)
 	test_damaged_fragment();
 	test_overdue_fragment();
 	test_lost_command();
+	test_command_copy();
 	test_lost_last_ack();
 	test_resend_on_checksum();
 	test_rto_estimate();
