@@ -17,6 +17,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "frames.h"
 #include "protocol/cam.h"
 
 struct sim_opts {
@@ -204,18 +205,6 @@ void profile_tick(struct sim *s);
 void profile_command(struct sim *s, const struct omv_packet *cmd);
 void profile_freeze(struct sim *s, bool on);	/* LOCK / UNLOCK */
 void profile_free(struct sim *s);
-
-/* frames.c */
-struct frame_gen;
-struct frame_gen *frames_new(void);
-void frames_free(struct frame_gen *g);
-/* A whole frame (32-byte header + pixels) in a malloc'd buffer. */
-uint8_t *frames_render(struct frame_gen *g, uint32_t number, unsigned w, unsigned h,
-		       bool raw, float fps, size_t *len, uint32_t *pixfmt);
-/* Make a JPEG frame's stream header and JPEG header both claim w x h
- * (a hostile cam); false if it is no JPEG frame. */
-bool frames_claim_size(uint8_t *frame, size_t len, unsigned w, unsigned h);
-#define SIM_HOSTILE_DIM 8192u
 
 /* script.c */
 struct script *script_start(struct sim *s, const char *text, size_t len);

@@ -11,7 +11,8 @@
 
 #include <turbojpeg.h>
 
-#include "camsim.h"
+#include "frames.h"
+#include "protocol/msg.h"
 
 #define BARCODE_ROWS 16
 #define JPEG_QUALITY 90
@@ -65,6 +66,19 @@ static void render_rgb(uint8_t *rgb, uint32_t number, unsigned w, unsigned h)
 			p[2] = (uint8_t)((x + y + shift) & 0xFF);
 		}
 	}
+}
+
+uint32_t frames_barcode(const uint8_t *rgb, unsigned w)
+{
+	uint32_t v = 0;
+
+	for (unsigned i = 0; i < 32; i++) {
+		unsigned x = (i * w / 32 + (i + 1) * w / 32) / 2;	/* middle of bit i */
+		const uint8_t *p = rgb + ((size_t)(BARCODE_ROWS / 2) * w + x) * 3;
+
+		v = v << 1 | ((p[0] + p[1] + p[2]) / 3 > 127);
+	}
+	return v;
 }
 
 static void put_header(uint8_t *out, unsigned w, unsigned h, uint32_t fmt, uint32_t size,
