@@ -18,6 +18,16 @@ static bool rtx_arrived(struct sh *h)
 	return h->rtx_seen > 0;
 }
 
+/* A fresh camsim, handshaken at this max payload; its SYS_INFO answer. */
+static void start_cam(struct sh *h, uint16_t max_payload, uint8_t info[OMV_SYSINFO_SIZE])
+{
+	sh_start(h, NULL);
+	sh_open(h, B921600);
+	sh_handshake(h, max_payload);
+	sh_ok(h, OMV_OP_SYS_INFO, 0, NULL, 0);
+	memcpy(info, h->data, OMV_SYSINFO_SIZE);
+}
+
 static void check_retransmission(void)
 {
 	struct sh h;
@@ -25,11 +35,7 @@ static void check_retransmission(void)
 	uint8_t info[OMV_SYSINFO_SIZE];
 	json_t *j;
 
-	sh_start(&h, NULL);
-	sh_open(&h, B921600);
-	sh_handshake(&h, 4082);
-	sh_ok(&h, OMV_OP_SYS_INFO, 0, NULL, 0);
-	memcpy(info, h.data, sizeof info);
+	start_cam(&h, 4082, info);
 
 	h.withhold_acks = 1;
 	sh_ok(&h, OMV_OP_SYS_INFO, 0, NULL, 0);
@@ -76,11 +82,7 @@ static void check_nak_rule(void)
 	struct omv_packet p;
 	uint8_t info[OMV_SYSINFO_SIZE], req[12];
 
-	sh_start(&h, NULL);
-	sh_open(&h, B921600);
-	sh_handshake(&h, 60);	/* SYS_INFO (76 bytes) in two fragments */
-	sh_ok(&h, OMV_OP_SYS_INFO, 0, NULL, 0);
-	memcpy(info, h.data, sizeof info);
+	start_cam(&h, 60, info);	/* SYS_INFO (76 bytes) in two fragments */
 	uint8_t s = h.host.seq;
 
 	/* A NAK for the fragment awaiting its ACK: the same fragment again. */
@@ -158,11 +160,7 @@ static void check_glitch(void)
 	uint8_t info[OMV_SYSINFO_SIZE];
 	json_t *j;
 
-	sh_start(&h, NULL);
-	sh_open(&h, B921600);
-	sh_handshake(&h, 60);
-	sh_ok(&h, OMV_OP_SYS_INFO, 0, NULL, 0);
-	memcpy(info, h.data, sizeof info);
+	start_cam(&h, 60, info);
 
 	j = sh_control(&h, "glitch 150");
 	CHECK(json_is_true(json_object_get(j, "ok")));
