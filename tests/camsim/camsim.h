@@ -26,6 +26,7 @@ struct sim_opts {
 	bool any_baud, profile, verbose;
 	unsigned stdout_ring;		/* bytes */
 	bool stdout_block;		/* a full ring blocks the script instead */
+	bool strict_writes;		/* refuse a WRITE the channel cannot take */
 	unsigned fps;			/* 0: a frame as soon as the last was taken */
 	unsigned frame_w, frame_h;
 	unsigned max_payload;

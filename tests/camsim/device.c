@@ -123,18 +123,22 @@ static void data_command(struct sim *s, struct channel *c, const struct omv_pack
 		break;
 	case OMV_OP_CHANNEL_WRITE:
 		/* offset 0 starts a new message; later chunks continue it. A
-		 * chunk the buffer cannot take is dropped, and still ACKed. */
+		 * chunk the buffer cannot take is dropped, and still ACKed
+		 * (--strict-writes: refused). */
 		if (omv_write_req_decode(&off, &in, &n, cmd->payload, cmd->length) < 0 || !n) {
 			reply(s, OMV_ST_INVALID, NULL, 0);
 			break;
 		}
-		if (off <= c->len && (uint64_t)off + n <= SIM_BUFFER_CHANNEL_SIZE) {
-			if (off == 0)
-				c->len = 0;
-			memcpy(c->buf + off, in, n);
-			if (off + n > c->len)
-				c->len = off + n;
+		if (off > c->len || (uint64_t)off + n > SIM_BUFFER_CHANNEL_SIZE) {
+			reply(s, !s->o.strict_writes ? OMV_ST_SUCCESS :
+				 off > c->len ? OMV_ST_INVALID : OMV_ST_OVERFLOW, NULL, 0);
+			break;
 		}
+		if (off == 0)
+			c->len = 0;
+		memcpy(c->buf + off, in, n);
+		if (off + n > c->len)
+			c->len = off + n;
 		reply(s, OMV_ST_SUCCESS, NULL, 0);
 		break;
 	default:
@@ -192,14 +196,17 @@ static void stdin_command(struct sim *s, const struct omv_packet *cmd)
 			reply(s, OMV_ST_INVALID, NULL, 0);
 			break;
 		}
-		/* beyond the script buffer: dropped, and still ACKed */
-		if ((uint64_t)off + n <= SIM_SCRIPT_MAX) {
-			if (off > s->stdin_len)
-				memset(s->stdin_buf + s->stdin_len, ' ', off - s->stdin_len);
-			memcpy(s->stdin_buf + off, in, n);
-			if (off + n > s->stdin_len)
-				s->stdin_len = off + n;
+		/* beyond the script buffer: dropped, and still ACKed
+		 * (--strict-writes: refused) */
+		if ((uint64_t)off + n > SIM_SCRIPT_MAX) {
+			reply(s, s->o.strict_writes ? OMV_ST_OVERFLOW : OMV_ST_SUCCESS, NULL, 0);
+			break;
 		}
+		if (off > s->stdin_len)
+			memset(s->stdin_buf + s->stdin_len, ' ', off - s->stdin_len);
+		memcpy(s->stdin_buf + off, in, n);
+		if (off + n > s->stdin_len)
+			s->stdin_len = off + n;
 		reply(s, OMV_ST_SUCCESS, NULL, 0);
 		break;
 	case OMV_OP_CHANNEL_SIZE:

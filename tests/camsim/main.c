@@ -63,6 +63,8 @@ static void usage(FILE *f)
 "  --stdout-ring N         stdout ring buffer bytes (default 1024)\n"
 "  --stdout-block          a full stdout ring makes the script wait (default:\n"
 "                          it is emptied and unread output lost, as on a cam)\n"
+"  --strict-writes         refuse a CHANNEL_WRITE the channel cannot take with\n"
+"                          OVERFLOW (default: dropped and ACKed, as on a cam)\n"
 "  --profile               add the profile channel (id 4)\n"
 "  --pmu-events N          PMU event counters reported in SYS_INFO (0..16, default 0)\n"
 "  --fw-version X.Y.Z      firmware version (default 4.7.0)\n"
@@ -172,7 +174,7 @@ enum {
 	O_LINK = 256, O_CONTROL, O_ANY_BAUD, O_PROFILE, O_STDOUT_RING, O_FPS, O_FRAME_SIZE,
 	O_MAX_PAYLOAD, O_SEED, O_DROP, O_CORRUPT, O_GARBAGE, O_DELAY, O_RATE, O_LATENCY,
 	O_REBOOT_AFTER, O_REPLUG, O_FW, O_PROTO, O_BOOT, O_VID, O_PID, O_DEVID, O_PMU, O_FLASH, O_RAM,
-	O_STDOUT_BLOCK, O_HOSTILE_JPEG, O_EVENT_FLOOD, O_EXTRA_CHANNEL,
+	O_STDOUT_BLOCK, O_STRICT_WRITES, O_HOSTILE_JPEG, O_EVENT_FLOOD, O_EXTRA_CHANNEL,
 };
 
 static const struct option long_opts[] = {
@@ -203,6 +205,7 @@ static const struct option long_opts[] = {
 	{ "flash-kb", required_argument, NULL, O_FLASH },
 	{ "ram-kb", required_argument, NULL, O_RAM },
 	{ "stdout-block", no_argument, NULL, O_STDOUT_BLOCK },
+	{ "strict-writes", no_argument, NULL, O_STRICT_WRITES },
 	{ "hostile-jpeg", no_argument, NULL, O_HOSTILE_JPEG },
 	{ "event-flood", required_argument, NULL, O_EVENT_FLOOD },
 	{ "extra-channel", required_argument, NULL, O_EXTRA_CHANNEL },
@@ -258,6 +261,7 @@ static void parse(int argc, char **argv, struct sim_opts *o)
 		case O_FLASH: o->flash_kb = (unsigned)num("flash-kb", optarg, 0, UINT32_MAX); break;
 		case O_RAM: o->ram_kb = (unsigned)num("ram-kb", optarg, 0, UINT32_MAX); break;
 		case O_STDOUT_BLOCK: o->stdout_block = true; break;
+		case O_STRICT_WRITES: o->strict_writes = true; break;
 		case O_HOSTILE_JPEG: o->hostile_jpeg = true; break;
 		case O_EVENT_FLOOD: o->event_flood = real("event-flood", optarg, 0, 1e6); break;
 		case O_EXTRA_CHANNEL:

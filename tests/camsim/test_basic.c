@@ -257,6 +257,31 @@ static bool control_ok(struct sh *h, const char *cmd)
 	return ok;
 }
 
+/* --strict-writes: the same writes refused, as older camsims did. */
+static void check_strict_writes(void)
+{
+	struct sh h;
+	const char *extra[] = { "--strict-writes", "--extra-channel", "buf", NULL };
+	static uint8_t buf[64];
+	size_t n;
+
+	sh_start(&h, extra);
+	sh_open(&h, B921600);
+	sh_handshake(&h, 4082);
+	n = omv_write_req_encode(64 * 1024 - 2, "abcd", 4, buf, sizeof buf);
+	sh_nak(&h, OMV_OP_CHANNEL_WRITE, OMV_CHAN_STDIN, buf, n, OMV_ST_OVERFLOW);
+	n = omv_write_req_encode(4094, "toolong", 7, buf, sizeof buf);
+	sh_nak(&h, OMV_OP_CHANNEL_WRITE, 5, buf, n, OMV_ST_INVALID);	/* a gap */
+	n = omv_write_req_encode(0, "hello", 5, buf, sizeof buf);
+	sh_ok(&h, OMV_OP_CHANNEL_WRITE, 5, buf, n);
+	n = omv_write_req_encode(5, "toolong", 7, buf, sizeof buf);
+	sh_ok(&h, OMV_OP_CHANNEL_WRITE, 5, buf, n);
+	n = omv_write_req_encode(4094, "xy", 2, buf, sizeof buf);
+	sh_nak(&h, OMV_OP_CHANNEL_WRITE, 5, buf, n, OMV_ST_INVALID);
+	CHECK(sh_u32(&h, OMV_OP_CHANNEL_SIZE, 5) == 12);
+	sh_stop(&h);
+}
+
 /* "register NAME" on the control socket: a channel as a script registers
  * it (announced, dynamic), with any bytes in its name. */
 static void check_register_control(struct sh *h)
@@ -310,6 +335,7 @@ int main(void)
 	check_failed_writes(&h);
 	check_register_control(&h);
 	sh_stop(&h);
+	check_strict_writes();
 	puts("ok");
 	return 0;
 }
