@@ -114,8 +114,9 @@ static void arm_deadline(struct camera *c)
 		evtimer_del(c->deadline_ev);
 		return;
 	}
-	/* A command's deadline covers its whole answer: the packets of a long
-	 * READ arrive under the same one, already armed. */
+	/* The host's next probe or give-up: it moves with every packet that
+	 * makes progress (the timeout counts silence, however long the
+	 * answer), and stays put for anything else. */
 	if (d == c->deadline_armed && evtimer_pending(c->deadline_ev, NULL))
 		return;
 	c->deadline_armed = d;
@@ -240,25 +241,12 @@ void cam_host_cancel(struct camera *c)
 /* ------------------------------------------------------------------ */
 /* sending */
 
-/* The deadline covers a whole answer, however many fragments: a long
- * READ gets extra time at a conservative 100 KB/s on top of the timeout. */
-static unsigned command_timeout(const struct camera *c, uint8_t opcode, const void *payload,
-				size_t len)
-{
-	uint32_t offset, length;
-
-	if (opcode == OMV_OP_CHANNEL_READ &&
-	    omv_read_req_decode(&offset, &length, payload, len) == 0)
-		return c->opt.timeout_ms + length / 100u;
-	return c->opt.timeout_ms;
-}
-
 int cam_send_into(struct camera *c, struct cam_req *r, uint8_t opcode, uint8_t chan,
 		  const void *payload, size_t len, uint8_t *rx, size_t rx_cap)
 {
 	if (len > c->host.caps.max_payload ||
 	    omv_host_command(&c->host, opcode, chan, payload, len, cam_now(),
-			     command_timeout(c, opcode, payload, len), rx, rx_cap) < 0)
+			     c->opt.timeout_ms, rx, rx_cap) < 0)
 		return -1;
 	c->rx_user = rx;
 	c->inflight = INF_REQ;
@@ -318,6 +306,9 @@ static void link_gone(struct camera *c, const char *reason)
 	c->past.duplicates += h->duplicates;
 	c->past.events += h->events;
 	c->past.timeouts += h->timeouts;
+	c->past.damaged += h->damaged;
+	c->past.probes += h->probes;
+	c->past.resent += h->resent;
 	omv_host_reset(&c->host);
 	c->inflight = INF_NONE;
 	c->cur = NULL;
@@ -804,6 +795,8 @@ void camera_counters(const struct camera *c, struct camera_counters *out)
 	out->duplicates = c->past.duplicates + c->host.stats.duplicates;
 	out->events = c->past.events + c->host.stats.events;
 	out->timeouts = c->past.timeouts + c->host.stats.timeouts;
+	out->recovered = c->past.damaged + c->host.stats.damaged + c->past.probes +
+			 c->host.stats.probes + c->past.resent + c->host.stats.resent;
 	out->connected_ms = c->established ? cam_now() - c->ready_since : 0;
 }
 

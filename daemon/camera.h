@@ -124,6 +124,8 @@ int camera_channel_list_decode(struct cam_channel *out, size_t max, size_t *coun
 
 struct camera_counters {
 	uint64_t sent, received, checksum, sequence, duplicates, events, timeouts;
+	uint64_t recovered;		/* NAKs and probes for lost or damaged
+					 * packets, commands resent */
 	uint64_t resyncs, retries, reconnects;
 	uint64_t frames_fetched;	/* frames read from the cam */
 	uint64_t stdout_bytes;

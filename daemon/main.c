@@ -39,7 +39,7 @@ static void usage(FILE *f)
 		"      --seq, --no-seq      sequence numbers (default on)\n"
 		"      --ack, --no-ack      acknowledgements (default on)\n"
 		"      --events, --no-events  cam events (default on)\n"
-		"  -t, --timeout SECONDS    per-command timeout (default 1.0)\n"
+		"  -t, --timeout SECONDS    silence allowed within an answer (default 1.0)\n"
 		"      --max-retry N        resync attempts (default 3)\n"
 		"      --max-payload N      wanted max payload (default 4096)\n"
 		"      --drop-rate P        test only: drop received packets\n"

@@ -1,8 +1,9 @@
 /*
  * Cam-side protocol state machine, behaving like stock firmware: validates
  * commands and NAKs bad ones, answers the protocol opcodes itself, hands
- * the rest to the application, fragments responses, waits for ACKs and
- * retransmits, and spots a SYNC packet anywhere in the byte stream.
+ * the rest to the application, fragments responses, waits for ACKs (and
+ * holds back everything else meanwhile), retransmits on a NAK or a
+ * timeout, and spots a SYNC packet anywhere in the byte stream.
  * The rules are written down in docs/protocol.md.
  */
 #include <stdlib.h>
@@ -16,6 +17,15 @@ static void apply_caps(struct omv_cam *c, const struct omv_caps *caps)
 	c->caps = *caps;
 	c->dec.max_payload = caps->max_payload;
 	c->dec.check_crc = caps->crc;
+}
+
+/* After SYNC or a re-init: everything on, the cam's whole buffer. */
+static void apply_default_caps(struct omv_cam *c)
+{
+	struct omv_caps caps = omv_caps_default;
+
+	caps.max_payload = c->cam_max_payload;
+	apply_caps(c, &caps);
 }
 
 /* The exact bytes of the host's SYNC packet. */
@@ -37,8 +47,9 @@ static void reinit_state(struct omv_cam *c)
 {
 	drop_response(c);
 	c->caps_pending = false;
-	apply_caps(c, &omv_caps_default);
+	apply_default_caps(c);
 	c->seq = 0;
+	c->held_len = 0;
 	omv_decoder_reset(&c->dec);
 	if (c->ops->on_reset)
 		c->ops->on_reset(c->ctx);
@@ -124,10 +135,7 @@ static void respond(struct omv_cam *c, uint8_t base_flag, const void *data, size
 
 static void begin_command(struct omv_cam *c, const struct omv_packet *cmd)
 {
-	/* A new command means the host gave up on any response still going
-	 * out. If that was a SET_CAPS answer, the host has switched already. */
-	if (c->caps_pending && c->cmd_active && c->resp_all_sent)
-		complete(c);
+	/* A command the application has not answered yet is forgotten. */
 	drop_response(c);
 	c->caps_pending = false;
 	c->cmd_op = cmd->opcode;
@@ -169,13 +177,103 @@ static void handle_sync(struct omv_cam *c)
 	respond(c, OMV_F_ACK, NULL, 0, true);
 }
 
-static void handle_ack(struct omv_cam *c, const struct omv_packet *ack)
+/* Send the packet awaiting its ACK again, or give up after the last try. */
+static void retransmit(struct omv_cam *c)
 {
-	if (!c->cmd_active || !c->waiting_ack || ack->opcode != c->cmd_op ||
-	    ack->chan != c->cmd_chan || (c->caps.seq && ack->seq != c->wait_seq))
+	if (c->retries >= OMV_RTX_RETRIES) {
+		c->stats.transport++;
+		reinit_state(c);
 		return;
-	c->waiting_ack = false;
-	pump(c);
+	}
+	c->retries++;
+	c->stats.retransmit++;
+	c->stats.sent++;
+	c->last_pkt[4] |= OMV_F_RTX;
+	if (c->last_crc)
+		omv_put_u16(c->last_pkt + 8, omv_crc16(c->last_pkt, 8));
+	c->rtx_deadline = c->now + ((uint64_t)OMV_RTX_FIRST_MS << c->retries);
+	c->ops->write(c->ctx, c->last_pkt, c->last_len);
+}
+
+/* A sound ACK or NAK header at held[off]? */
+static bool answer_at(const struct omv_cam *c, size_t off)
+{
+	const uint8_t *p = c->held + off;
+
+	return omv_get_u16(p) == OMV_SYNC_WORD && (p[4] & (OMV_F_ACK | OMV_F_NAK)) &&
+	       (!c->caps.crc || omv_get_u16(p + 8) == omv_crc16(p, 8));
+}
+
+/* ... for the packet awaiting one? */
+static bool answer_matches(const struct omv_cam *c, const uint8_t *p)
+{
+	return p[5] == c->cmd_op && p[3] == c->cmd_chan && (!c->caps.seq || p[2] == c->wait_seq);
+}
+
+/*
+ * While a packet waits for its ACK, input is held and only searched for
+ * that ACK (the next fragment goes out) or a NAK for it (it goes out again
+ * at once); other ACKs and NAKs are dropped. Returns false when nothing
+ * was found.
+ */
+static bool answer_held(struct omv_cam *c)
+{
+	size_t off = 0;
+
+	while (off + OMV_HDR_SIZE <= c->held_len) {
+		if (!answer_at(c, off)) {
+			off++;
+			continue;
+		}
+		uint8_t hdr[OMV_HDR_SIZE];
+
+		memcpy(hdr, c->held + off, OMV_HDR_SIZE);
+		memmove(c->held + off, c->held + off + OMV_HDR_SIZE,
+			c->held_len - off - OMV_HDR_SIZE);
+		c->held_len -= OMV_HDR_SIZE;
+		c->stats.received++;
+		if (!answer_matches(c, hdr))
+			continue;	/* stale: gone */
+		if (hdr[4] & OMV_F_ACK) {
+			c->waiting_ack = false;
+			pump(c);
+		} else {
+			retransmit(c);
+		}
+		return true;
+	}
+	return false;
+}
+
+static void handle_packet(struct omv_cam *c, const struct omv_packet *pkt);
+
+/* Work through held input: answers while a packet waits, nothing while
+ * the application works on a command, else commands. */
+static void process_held(struct omv_cam *c)
+{
+	struct omv_packet pkt;
+
+	if (c->processing)
+		return;		/* the loop below is running further up */
+	c->processing = true;
+	for (;;) {
+		if (c->awaiting_reply) {
+			break;
+		} else if (c->waiting_ack) {
+			if (!answer_held(c))
+				break;
+		} else if (omv_decoder_next(&c->dec, &pkt)) {
+			handle_packet(c, &pkt);
+		} else if (c->held_len) {
+			size_t n = omv_decoder_feed(&c->dec, c->held, c->held_len);
+
+			memmove(c->held, c->held + n, c->held_len - n);
+			c->held_len -= n;
+		} else {
+			break;
+		}
+	}
+	c->processing = false;
 }
 
 static void handle_protocol_command(struct omv_cam *c, const struct omv_packet *cmd)
@@ -191,14 +289,11 @@ static void handle_protocol_command(struct omv_cam *c, const struct omv_packet *
 		respond(c, OMV_F_ACK, out, OMV_CAPS_SIZE, false);
 		break;
 	case OMV_OP_PROTO_SET_CAPS:
-		if (omv_caps_decode(&caps, cmd->payload, cmd->length) < 0) {
+		if (omv_caps_decode(&caps, cmd->payload, cmd->length) < 0 ||
+		    caps.max_payload < OMV_MIN_PAYLOAD || caps.max_payload > c->cam_max_payload) {
 			nak(c, OMV_ST_INVALID);
 			break;
 		}
-		if (caps.max_payload < OMV_MIN_PAYLOAD)
-			caps.max_payload = OMV_MIN_PAYLOAD;
-		if (caps.max_payload > c->cam_max_payload)
-			caps.max_payload = c->cam_max_payload;
 		c->pending_caps = caps;
 		c->caps_pending = true;
 		respond(c, OMV_F_ACK, NULL, 0, false);
@@ -213,12 +308,10 @@ static void handle_protocol_command(struct omv_cam *c, const struct omv_packet *
 static void handle_packet(struct omv_cam *c, const struct omv_packet *pkt)
 {
 	c->stats.received++;
-	if (pkt->flags & (OMV_F_EVENT | OMV_F_NAK))
-		return;		/* nothing a host should send */
-	if (pkt->flags & OMV_F_ACK) {
-		handle_ack(c, pkt);
+	/* An ACK or NAK while nothing waits for one is stale; events are
+	 * nothing a host should send. */
+	if (pkt->flags & (OMV_F_EVENT | OMV_F_NAK | OMV_F_ACK))
 		return;
-	}
 	if (pkt->opcode == OMV_OP_PROTO_SYNC) {
 		handle_sync(c);
 		return;
@@ -258,7 +351,9 @@ int omv_cam_init(struct omv_cam *c, const struct omv_cam_ops *ops, void *ctx,
 	c->last_pkt = malloc(wire);
 	c->tx = malloc(OMV_PACKET_SIZE(2u));
 	c->resp = malloc(cam_max_payload);
-	if (!c->dec_buf || !c->last_pkt || !c->tx || !c->resp) {
+	c->held_cap = OMV_CAM_HELD_PACKETS * wire;
+	c->held = malloc(c->held_cap);
+	if (!c->dec_buf || !c->last_pkt || !c->tx || !c->resp || !c->held) {
 		omv_cam_free(c);
 		return -1;
 	}
@@ -267,10 +362,10 @@ int omv_cam_init(struct omv_cam *c, const struct omv_cam_ops *ops, void *ctx,
 	c->resp_cap = cam_max_payload;
 	c->ops = ops;
 	c->ctx = ctx;
-	omv_decoder_init(&c->dec, c->dec_buf, wire, OMV_MIN_PAYLOAD, true);
+	omv_decoder_init(&c->dec, c->dec_buf, wire, cam_max_payload, true);
 	c->dec.reject = on_reject;
 	c->dec.reject_ctx = c;
-	apply_caps(c, &omv_caps_default);
+	apply_default_caps(c);
 	return 0;
 }
 
@@ -280,18 +375,25 @@ void omv_cam_free(struct omv_cam *c)
 	free(c->last_pkt);
 	free(c->tx);
 	free(c->resp);
+	free(c->held);
 	memset(c, 0, sizeof(*c));
 }
 
-static void feed_decoder(struct omv_cam *c, const uint8_t *data, size_t len)
+/* Input in arrival order; what does not fit while the cam waits is lost,
+ * as it would be behind a full buffer. */
+static void take_input(struct omv_cam *c, const uint8_t *data, size_t len)
 {
-	struct omv_packet pkt;
-	size_t off = 0;
+	while (len) {
+		size_t room = c->held_cap - c->held_len;
+		size_t n = len < room ? len : room;
 
-	while (off < len) {
-		off += omv_decoder_feed(&c->dec, data + off, len - off);
-		while (omv_decoder_next(&c->dec, &pkt))
-			handle_packet(c, &pkt);
+		memcpy(c->held + c->held_len, data, n);
+		c->held_len += n;
+		data += n;
+		len -= n;
+		process_held(c);
+		if (n == 0)
+			return;
 	}
 }
 
@@ -320,15 +422,15 @@ void omv_cam_input(struct omv_cam *c, const uint8_t *data, size_t len, uint64_t 
 	for (size_t i = 0; i < len; i++) {
 		if (!sync_window_push(c, data[i], pattern))
 			continue;
-		/* The SYNC's own earlier bytes went to the decoder; the reset
-		 * below throws them away with any other partial input. */
-		feed_decoder(c, data + start, i - start);
+		/* The SYNC's own earlier bytes went in; the reset below throws
+		 * them away with any other partial or held input. */
+		take_input(c, data + start, i - start);
 		start = i + 1;
 		c->now = now;
 		c->stats.received++;
 		handle_sync(c);
 	}
-	feed_decoder(c, data + start, len - start);
+	take_input(c, data + start, len - start);
 	c->stats.checksum = (uint32_t)c->dec.stats.checksum;
 }
 
@@ -346,6 +448,7 @@ void omv_cam_reply(struct omv_cam *c, uint16_t status, const void *data, size_t 
 		omv_put_u16(st, status);
 		respond(c, OMV_F_NAK, st, sizeof(st), false);
 	}
+	process_held(c);	/* what came while the application worked */
 }
 
 void omv_cam_event(struct omv_cam *c, uint8_t chan, uint16_t code)
@@ -378,17 +481,6 @@ void omv_cam_tick(struct omv_cam *c, uint64_t now)
 {
 	if (!c->waiting_ack || now < c->rtx_deadline)
 		return;
-	if (c->retries >= OMV_RTX_RETRIES) {
-		c->stats.transport++;
-		reinit_state(c);
-		return;
-	}
-	c->retries++;
-	c->stats.retransmit++;
-	c->stats.sent++;
-	c->last_pkt[4] |= OMV_F_RTX;
-	if (c->last_crc)
-		omv_put_u16(c->last_pkt + 8, omv_crc16(c->last_pkt, 8));
-	c->rtx_deadline = now + ((uint64_t)OMV_RTX_FIRST_MS << c->retries);
-	c->ops->write(c->ctx, c->last_pkt, c->last_len);
+	c->now = now;
+	retransmit(c);
 }

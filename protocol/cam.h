@@ -12,8 +12,13 @@
  * - Responses are fragmented by the negotiated max payload (FRAGMENT on all
  *   but the last). With the ack cap each packet carries ACK_REQ and the
  *   next is sent only after the host's ACK; an unACKed packet is resent
- *   with RTX after 500, 1000, 2000 ms, and 4000 ms after the third resend
- *   the cam gives up and re-initialises (like SYNC, without an answer).
+ *   with RTX after 500, 1000, 2000 ms, or at once when the host NAKs it,
+ *   and after the third resend (4000 ms later, or at the next NAK) the cam
+ *   gives up and re-initialises (like SYNC, without an answer). While a
+ *   packet waits for its ACK, or the application works on a command, other
+ *   input is held back, unread, until that ends (a SYNC still gets
+ *   through); ACKs and NAKs that match nothing waiting are ignored.
+ * - After SYNC or a re-init all caps are on with the cam's own max payload.
  * - Events go out at any time (also between fragments) when the events cap
  *   is on; they do not advance the sequence and are not ACKed.
  * - SET_CAPS is answered under the old caps, which change once that answer
@@ -31,6 +36,7 @@
 
 #define OMV_RTX_FIRST_MS 500u
 #define OMV_RTX_RETRIES  3u
+#define OMV_CAM_HELD_PACKETS 4u	/* input held while waiting, in max packets */
 
 struct omv_cam;
 
@@ -39,8 +45,10 @@ struct omv_cam_ops {
 	void (*write)(void *ctx, const uint8_t *buf, size_t len);
 	/*
 	 * A valid command that the application must answer, now or later,
-	 * with omv_cam_reply(). Protocol opcodes (SYNC, GET_CAPS, SET_CAPS,
-	 * PROTO_STATS) are answered by the state machine and never reach it.
+	 * with omv_cam_reply(); input waits until it does, as on a cam that
+	 * handles one command at a time. Protocol opcodes (SYNC, GET_CAPS,
+	 * SET_CAPS, PROTO_STATS) are answered by the state machine and never
+	 * reach it.
 	 */
 	void (*command)(void *ctx, const struct omv_packet *cmd);
 	/* Protocol state was re-initialised (SYNC, give-up, omv_cam_reinit):
@@ -56,6 +64,8 @@ struct omv_cam {
 
 	struct omv_decoder dec;
 	uint8_t *dec_buf;
+	uint8_t *held;			/* input not yet decoded, in order */
+	size_t held_len, held_cap;
 	uint8_t sync_window[OMV_HDR_SIZE];	/* last bytes seen, for SYNC */
 	size_t sync_fill;
 	uint8_t seq;
@@ -88,10 +98,12 @@ struct omv_cam {
 	bool resp_fixed_seq;		/* answer carries cmd_seq, counter stays */
 	bool resp_all_sent;		/* last packet of the response is out */
 	bool last_crc;			/* last_pkt was encoded with CRCs */
+	bool processing;		/* process_held() is running */
 	uint64_t now;			/* time of the input being processed */
 };
 
-/* cam_max_payload: what this cam can take (OMV_CAM_PAYLOAD for stock). */
+/* cam_max_payload: what this cam can take (OMV_CAM_PAYLOAD for stock), and
+ * its max payload after SYNC. */
 int omv_cam_init(struct omv_cam *c, const struct omv_cam_ops *ops, void *ctx,
 		 uint16_t cam_max_payload);
 void omv_cam_free(struct omv_cam *c);

@@ -2,16 +2,33 @@
  * The host side of the protocol as a pure state machine: no I/O and no
  * clock of its own. The caller feeds received bytes and the current time
  * in milliseconds, and gets bytes to transmit, completed commands and cam
- * events back through callbacks. At most one command is in flight; every
- * command has a deadline that only time (omv_host_tick) can expire.
+ * events back through callbacks. At most one command is in flight.
  *
  * Rules it implements (see docs/protocol.md): host and cam share one
  * sequence counter; a command carries the counter, every response packet
  * (each fragment) carries it too and advances it; SYNC and its answer reset
  * it to 0 and do not advance it. Every packet with ACK_REQ is ACKed at once
- * with an empty ACK packet (same seq, chan, opcode). A retransmission (RTX)
- * of the packet just accepted is ACKed again and dropped. Events never
- * advance the counter and never touch the deadline.
+ * with an empty ACK packet (same seq, chan, opcode). A copy of the packet
+ * just accepted is ACKed again and dropped. Events never advance the
+ * counter and never touch the deadlines.
+ *
+ * Recovery happens in round trips: a response packet that arrives damaged
+ * (sound header, bad payload CRC) is NAKed at once, and the cam sends it
+ * again; one that is overdue (a retransmission timeout, RTO, after it was
+ * asked for, then 2, 4, ... RTOs more) is probed: the ACK of the packet
+ * before it is repeated, a NAK asks for it (at most OMV_HOST_NAKS per
+ * packet, each costing the cam one of its tries), and a command that got
+ * no answer at all is sent again (same seq: the cam refuses a copy of
+ * what it already did). A command the cam NAKs with CHECKSUM is sent
+ * again under the next seq. The RTO follows the measured round trip (RFC
+ * 6298: smoothed RTT and variance, no samples from retried exchanges,
+ * doubled by each probe until the cam shows it still answers at its
+ * usual speed), clamped to [OMV_RTO_MIN_MS, the command's timeout].
+ * After 15 RTOs of silence, but not before OMV_GIVE_UP_MIN_MS, the
+ * command ends with OMV_ERR_TIMEOUT, for a resync: what round trips could
+ * not fix. The command's timeout itself is an inactivity timeout: every
+ * packet that makes progress on the command re-arms it, so a long answer
+ * never times out while it flows.
  */
 #ifndef OMV_HOST_H
 #define OMV_HOST_H
@@ -25,11 +42,17 @@
 
 #define OMV_DEADLINE_NONE UINT64_MAX
 
+#define OMV_RTO_MIN_MS      5u		/* floor of the retransmission timeout */
+#define OMV_GIVE_UP_MIN_MS  250u	/* silence before giving up early */
+#define OMV_RTO_INITIAL_MS  1000u	/* before the first round-trip sample */
+#define OMV_HOST_NAKS       3u		/* per expected packet: the cam's tries */
+#define OMV_HOST_RESENDS    3u		/* resends of a command NAKed CHECKSUM */
+
 /* How a command ended. */
 enum omv_result_code {
 	OMV_OK = 0,
 	OMV_ERR_NAK,		/* cam answered NAK; see status */
-	OMV_ERR_TIMEOUT,	/* deadline passed */
+	OMV_ERR_TIMEOUT,	/* silent for the timeout, or probes unanswered */
 	OMV_ERR_TOO_BIG,	/* response larger than the reassembly limit */
 	OMV_ERR_PROTOCOL,	/* unexpected response (wrong opcode/channel) */
 	OMV_ERR_CANCELLED,	/* omv_host_sync() or omv_host_cancel() */
@@ -57,15 +80,27 @@ struct omv_host_ops {
 };
 
 struct omv_host_stats {
-	uint64_t sent;		/* packets sent (commands and ACKs) */
+	uint64_t sent;		/* packets sent (commands, ACKs, NAKs) */
 	uint64_t received;	/* valid packets received */
 	uint64_t checksum;	/* CRC failures */
 	uint64_t sequence;	/* packets dropped for an unexpected sequence */
-	uint64_t duplicates;	/* RTX copies re-ACKed and dropped */
+	uint64_t duplicates;	/* copies re-ACKed and dropped */
 	uint64_t events;
-	uint64_t timeouts;
-	uint64_t naks;
+	uint64_t timeouts;	/* commands ended by OMV_ERR_TIMEOUT */
+	uint64_t naks;		/* NAK answers received */
 	uint64_t unexpected;	/* responses matching no command in flight */
+	uint64_t damaged;	/* damaged response packets NAKed at once */
+	uint64_t probes;	/* overdue packets probed */
+	uint64_t resent;	/* commands sent again (NAK CHECKSUM, no answer) */
+	uint64_t gave_up;	/* timeouts after unanswered probes (early) */
+};
+
+/* Round-trip estimate, RFC 6298 style (times in microseconds). */
+struct omv_rtt {
+	bool valid;		/* a sample was taken */
+	uint32_t srtt_us, rttvar_us;
+	uint32_t rto_ms;	/* from the samples */
+	unsigned backoff;	/* doublings by probes, until undone */
 };
 
 struct omv_host {
@@ -83,9 +118,21 @@ struct omv_host {
 	/* command in flight */
 	bool busy;
 	uint8_t cmd_op, cmd_chan;
-	uint64_t deadline;
+	uint64_t deadline;	/* give up: last progress + timeout */
+	uint32_t timeout_ms;	/* of the command in flight */
+	uint64_t probe_at;	/* the expected packet is overdue */
+	uint64_t asked_at;	/* when the expected packet was asked for */
+	uint64_t give_up_at;	/* ... and given up on, for a resync */
+	unsigned probes;	/* probes sent for the expected packet */
+	unsigned naks;		/* NAKs sent for it (probes, damaged copies) */
+	uint64_t probed_at;	/* when the last of them went out */
+	unsigned resends;	/* of the command, after NAK CHECKSUM */
+	bool answering;		/* a packet of the answer came */
+	bool copied;		/* a probe sent the command again */
+	bool refusal_due;	/* the last command was copied */
 	uint8_t last_seq;	/* seq of the last accepted response packet */
 	bool have_last;
+	struct omv_rtt rtt;
 
 	/* reassembly */
 	uint8_t *rx;
@@ -94,6 +141,8 @@ struct omv_host {
 
 	uint8_t *tx;		/* one packet being encoded */
 	size_t tx_cap;
+	uint8_t *cmd_pkt;	/* the command in flight as sent, for a resend */
+	size_t cmd_len;
 
 	const struct omv_host_ops *ops;
 	void *ctx;
@@ -104,14 +153,16 @@ struct omv_host {
 	bool cmd_set_caps;	/* ... is SET_CAPS: switch to pending_caps on success */
 	bool rx_overrun;	/* response outgrew its bound: consumed, discarded */
 	uint8_t last_op, last_chan;	/* of the last accepted response packet */
+	bool last_ack_req;		/* ... which asked for an ACK */
+	uint64_t now;			/* time of the input being processed */
 	uint8_t *own_rx;	/* reassembly buffer when the caller gives none */
 	size_t own_rx_size;
 };
 
 /*
  * rx_limit bounds any single response (e.g. 32 MiB). Starts with default
- * caps and no valid sequence: the first command should be omv_host_sync().
- * Returns 0, or -1 on allocation failure.
+ * caps, no valid sequence and no round-trip estimate: the first command
+ * should be omv_host_sync(). Returns 0, or -1 on allocation failure.
  */
 int omv_host_init(struct omv_host *h, const struct omv_host_ops *ops, void *ctx,
 		  size_t rx_limit);
@@ -119,9 +170,10 @@ void omv_host_free(struct omv_host *h);
 
 /*
  * Start a command. Fails (-1) when one is already in flight or the payload
- * exceeds the negotiated max payload. If rx_buf is given, the response is
- * reassembled straight into it (rx_cap bytes; a longer response ends with
- * OMV_ERR_TOO_BIG) and result->data points there.
+ * exceeds the negotiated max payload. timeout_ms is an inactivity timeout
+ * (see above). If rx_buf is given, the response is reassembled straight
+ * into it (rx_cap bytes; a longer response ends with OMV_ERR_TOO_BIG) and
+ * result->data points there.
  */
 int omv_host_command(struct omv_host *h, uint8_t opcode, uint8_t chan,
 		     const void *payload, size_t len, uint64_t now,
@@ -130,7 +182,8 @@ int omv_host_command(struct omv_host *h, uint8_t opcode, uint8_t chan,
 /*
  * Resync: cancel the command in flight (done() with OMV_ERR_CANCELLED),
  * drop partial input, return to default caps and send PROTO_SYNC (seq 0,
- * CRC on). Its completion arrives through done() like any command.
+ * CRC on); an overdue SYNC is sent again. Its completion arrives through
+ * done() like any command. The round-trip estimate is kept.
  */
 void omv_host_sync(struct omv_host *h, uint64_t now, uint32_t timeout_ms);
 
@@ -145,14 +198,19 @@ int omv_host_send_noreply(struct omv_host *h, uint8_t opcode, uint8_t chan);
 /* Bytes from the wire. Any split is fine. */
 void omv_host_input(struct omv_host *h, const uint8_t *data, size_t len, uint64_t now);
 
-/* When omv_host_tick must be called next (OMV_DEADLINE_NONE if never). */
+/* When omv_host_tick must be called next (OMV_DEADLINE_NONE if never):
+ * the next probe or the give-up, whichever comes first. */
 uint64_t omv_host_deadline(const struct omv_host *h);
-/* Expire the command in flight if its deadline has passed. */
+/* Probe an overdue packet, or end the command in flight if it is due. */
 void omv_host_tick(struct omv_host *h, uint64_t now);
+/* The retransmission timeout now in force for a command with this
+ * timeout: the estimate clamped to [OMV_RTO_MIN_MS, timeout_ms]. */
+uint32_t omv_host_rto(const struct omv_host *h, uint32_t timeout_ms);
 
 /* Cancel the command in flight without a resync (link closed). */
 void omv_host_cancel(struct omv_host *h);
-/* Forget all state as if freshly initialised (new link). */
+/* Forget all state as if freshly initialised (new link), the round-trip
+ * estimate included. */
 void omv_host_reset(struct omv_host *h);
 
 static inline bool omv_host_busy(const struct omv_host *h) { return h->busy; }

@@ -11,7 +11,7 @@
 
 const struct omv_caps omv_caps_default = {
 	.crc = true, .seq = true, .ack = true, .events = true,
-	.max_payload = OMV_MIN_PAYLOAD,
+	.max_payload = OMV_CAM_PAYLOAD,
 };
 
 const char *omv_status_name(unsigned status)

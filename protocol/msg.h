@@ -40,7 +40,8 @@ struct omv_caps {
 	bool crc, seq, ack, events;
 	uint16_t max_payload;
 };
-/* What both sides use after SYNC and before SET_CAPS. */
+/* What a stock cam uses after SYNC and before SET_CAPS (a cam with a
+ * bigger buffer starts with its own max payload). */
 extern const struct omv_caps omv_caps_default;
 void omv_caps_encode(const struct omv_caps *c, uint8_t out[OMV_CAPS_SIZE]);
 int omv_caps_decode(struct omv_caps *c, const uint8_t *p, size_t n);

@@ -17,8 +17,9 @@
 #define OMV_SYNC_WORD      0xD5AAu	/* bytes AA D5 on the wire */
 #define OMV_HDR_SIZE       10u
 #define OMV_TRAILER_SIZE   4u		/* crc32 after a non-empty payload */
-#define OMV_MIN_PAYLOAD    52u		/* default until caps are negotiated */
-#define OMV_CAM_PAYLOAD    4082u	/* stock cam buffer 4096 - 14 */
+#define OMV_MIN_PAYLOAD    50u		/* the smallest SET_CAPS accepts */
+#define OMV_CAM_PAYLOAD    4082u	/* stock cam buffer 4096 - 14: in force
+					 * after SYNC until SET_CAPS */
 #define OMV_PAYLOAD_LIMIT  65535u	/* what the u16 length can say */
 /* Largest encoded packet for a given payload length. */
 #define OMV_PACKET_SIZE(n) (OMV_HDR_SIZE + (n) + ((n) ? OMV_TRAILER_SIZE : 0u))

@@ -1,7 +1,8 @@
 /*
  * omvd-bench: options and the order of a run. Each run measures every
  * selected link profile x frame kind (link limit, direct, omvd), then the
- * round trips, then omvd's memory; figures are medians over --runs.
+ * round trips, then the lossy profile, then omvd's memory; figures are
+ * medians over --runs.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -73,7 +74,9 @@ static void usage(FILE *f)
 "  --window SECONDS     length of one frame-rate measurement (default 2)\n"
 "  --calls N            round trips per latency figure (default 500)\n"
 "  --churn-seconds S    client churn before the last memory figure (default 20)\n"
-"  --profiles LIST      pty,usb-hs,usb-fs (default all)\n"
+"  --profiles LIST      pty,usb-hs,usb-fs,lossy (default all)\n"
+"  --lossy-seconds S    window per fault level of the lossy profile (default 10,\n"
+"                       quick 4)\n"
 "  --sizes LIST         qvga-jpeg,vga-jpeg,qvga-rgb565 (default all)\n"
 "  --no-omvd            only the baselines (no daemon needed)\n"
 "  --json FILE          also write the figures as JSON\n"
@@ -123,7 +126,9 @@ static void pick(const char *opt, const char *arg, const char *const names[], in
 }
 
 enum { O_QUICK = 256, O_RUNS, O_WINDOW, O_CALLS, O_CHURN, O_PROFILES, O_SIZES, O_NO_OMVD,
-       O_JSON, O_CAMSIM, O_OMVD };
+       O_JSON, O_CAMSIM, O_OMVD, O_LOSSY_SECONDS };
+
+#define LOSSY_NAME "lossy"	/* in --profiles: not a link of its own */
 
 static void parse(int argc, char **argv, struct bench_opts *o)
 {
@@ -134,6 +139,7 @@ static void parse(int argc, char **argv, struct bench_opts *o)
 		{ "calls", required_argument, NULL, O_CALLS },
 		{ "churn-seconds", required_argument, NULL, O_CHURN },
 		{ "profiles", required_argument, NULL, O_PROFILES },
+		{ "lossy-seconds", required_argument, NULL, O_LOSSY_SECONDS },
 		{ "sizes", required_argument, NULL, O_SIZES },
 		{ "no-omvd", no_argument, NULL, O_NO_OMVD },
 		{ "json", required_argument, NULL, O_JSON },
@@ -143,13 +149,16 @@ static void parse(int argc, char **argv, struct bench_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *pnames[N_PROFILES], *knames[N_KINDS];
-	double runs = NAN, window = NAN, calls = NAN, churn = NAN;
+	const char *pnames[N_PROFILES + 1], *knames[N_KINDS];
+	bool pon[N_PROFILES + 1];
+	double runs = NAN, window = NAN, calls = NAN, churn = NAN, lossy = NAN;
 	bool quick = false;
 	int c;
 
 	for (int i = 0; i < N_PROFILES; i++)
 		pnames[i] = bench_profiles[i].name, o->profile_on[i] = true;
+	pnames[N_PROFILES] = LOSSY_NAME;
+	o->lossy_on = true;
 	for (int i = 0; i < N_KINDS; i++)
 		knames[i] = bench_kinds[i].name, o->kind_on[i] = true;
 	o->camsim = getenv("OMV_CAMSIM");
@@ -161,7 +170,12 @@ static void parse(int argc, char **argv, struct bench_opts *o)
 		case O_WINDOW: window = number("window", optarg, 0.1, 600); break;
 		case O_CALLS: calls = number("calls", optarg, 10, 1000000); break;
 		case O_CHURN: churn = number("churn-seconds", optarg, 0, 86400); break;
-		case O_PROFILES: pick("profiles", optarg, pnames, N_PROFILES, o->profile_on); break;
+		case O_PROFILES:
+			pick("profiles", optarg, pnames, N_PROFILES + 1, pon);
+			memcpy(o->profile_on, pon, sizeof o->profile_on);
+			o->lossy_on = pon[N_PROFILES];
+			break;
+		case O_LOSSY_SECONDS: lossy = number("lossy-seconds", optarg, 0.5, 3600); break;
 		case O_SIZES: pick("sizes", optarg, knames, N_KINDS, o->kind_on); break;
 		case O_NO_OMVD: o->no_omvd = true; break;
 		case O_JSON: o->json_path = optarg; break;
@@ -178,6 +192,7 @@ static void parse(int argc, char **argv, struct bench_opts *o)
 	o->window_s = isnan(window) ? (quick ? 1.0 : 2.0) : window;
 	o->calls = (unsigned)(isnan(calls) ? (quick ? 100 : 500) : calls);
 	o->churn_s = isnan(churn) ? (quick ? 5.0 : 20.0) : churn;
+	o->lossy_s = isnan(lossy) ? (quick ? 4.0 : 10.0) : lossy;
 #ifdef BENCH_CAMSIM
 	if (!o->camsim)
 		o->camsim = BENCH_CAMSIM;
@@ -272,6 +287,8 @@ static void one_run(const struct bench_opts *o, struct bench_results *r, unsigne
 		if (!o->no_omvd)
 			bench_omvd_rtt(o, &bench_profiles[p], &r->rtt[p]);
 	}
+	if (!o->no_omvd && o->lossy_on)
+		bench_lossy(o, run, r->lossy);
 	if (!o->no_omvd) {
 		fprintf(stderr, "omvd-bench: run %u/%u: memory and churn\n", run + 1, o->runs);
 		bench_omvd_memory(o, &r->mem);

@@ -57,6 +57,8 @@ struct bench_opts {
 	bool profile_on[N_PROFILES];
 	bool kind_on[N_KINDS];
 	bool no_omvd;		/* skip the daemon parts */
+	bool lossy_on;		/* the lossy profile */
+	double lossy_s;		/* its window per fault level */
 	const char *json_path;
 	const char *camsim;	/* binaries */
 	const char *omvd;
@@ -103,6 +105,24 @@ struct mem_figs {
 	struct fig churn_frames;	/* frames they received */
 };
 
+/* The lossy profile: faults per packet, both ways, at each level. */
+#define N_LOSSY 3
+struct lossy_level {
+	const char *name;
+	double rate;		/* drop rate = corrupt rate */
+	double min_ratio;	/* target: frames/s against the loss-free level */
+	double min_calls_pct;	/* target: calls that succeed, % */
+};
+extern const struct lossy_level bench_lossy_levels[N_LOSSY];
+struct lossy_figs {
+	struct fig fps;		/* frames/s the checking subscriber got */
+	struct fig ratio;	/* fps / the loss-free level's fps, same run */
+	struct fig calls;	/* small calls made in the window */
+	struct fig calls_ok_pct;	/* ... that succeeded, % */
+	struct fig bad_frames;	/* corrupted or out of order: must be 0 */
+	struct fig faults_per_s;	/* packets camsim dropped or corrupted */
+};
+
 struct crc_figs {
 	struct fig table_mbps;
 	struct fig bitwise_mbps;
@@ -112,6 +132,7 @@ struct bench_results {
 	struct combo_figs combo[N_PROFILES][N_KINDS];
 	struct rtt_figs rtt[N_PROFILES];
 	struct mem_figs mem;
+	struct lossy_figs lossy[N_LOSSY];
 	struct crc_figs crc;
 	char machine[256];
 	char started[64];
@@ -148,9 +169,12 @@ struct camsim {
 };
 int camsim_start(struct camsim *cs, const struct bench_opts *o,
 		 const struct link_profile *p, const struct frame_kind *k);
+/* camsim with these options (NULL-terminated) besides --link, --control. */
+int camsim_spawn(struct camsim *cs, const struct bench_opts *o, const char *const *extra);
 void camsim_stop(struct camsim *cs);
 struct cam_counters {
 	double frames_produced, frames_read;
+	double faults;		/* packets camsim dropped or corrupted, both ways */
 };
 int camsim_counters(struct camsim *cs, struct cam_counters *out);
 
@@ -166,6 +190,9 @@ void bench_omvd_streams(const struct bench_opts *o, const struct link_profile *p
 void bench_omvd_rtt(const struct bench_opts *o, const struct link_profile *p,
 		    struct rtt_figs *out);
 void bench_omvd_memory(const struct bench_opts *o, struct mem_figs *out);
+
+/* bench_lossy.c */
+void bench_lossy(const struct bench_opts *o, unsigned run, struct lossy_figs out[N_LOSSY]);
 
 /* bench_report.c */
 void report_table(const struct bench_opts *o, const struct bench_results *r);

@@ -237,25 +237,44 @@ double proc_cpu_s(pid_t pid)
 
 /* ------------------------------------------------------------------ */
 
-int camsim_start(struct camsim *cs, const struct bench_opts *o,
-		 const struct link_profile *p, const struct frame_kind *k)
+int camsim_spawn(struct camsim *cs, const struct bench_opts *o, const char *const *extra)
 {
 	static unsigned serial;
-	char size[32], rate[32], lat[32], line[512];
-	char *argv[16];
+	char line[512];
+	char *argv[32];
 	int n = 0;
 
 	serial++;
 	snprintf(cs->link, sizeof cs->link, "%s/cam%u", o->dir, serial);
 	snprintf(cs->control, sizeof cs->control, "%s/ctl%u", o->dir, serial);
-	snprintf(size, sizeof size, "%ux%u", k->w, k->h);
-	snprintf(rate, sizeof rate, "%u", p->rate);
-	snprintf(lat, sizeof lat, "%u", p->latency_us);
 	argv[n++] = (char *)o->camsim;
 	argv[n++] = "--link";
 	argv[n++] = cs->link;
 	argv[n++] = "--control";
 	argv[n++] = cs->control;
+	while (*extra && n < 31)
+		argv[n++] = (char *)*extra++;
+	argv[n] = NULL;
+	if (child_spawn(&cs->proc, argv, true, !o->verbose) < 0)
+		return -1;
+	if (child_read_line(&cs->proc, line, sizeof line, 5.0) < 0 || access(cs->link, F_OK) < 0) {
+		bench_fail("camsim did not start");
+		child_stop(&cs->proc);
+		return -1;
+	}
+	return 0;
+}
+
+int camsim_start(struct camsim *cs, const struct bench_opts *o,
+		 const struct link_profile *p, const struct frame_kind *k)
+{
+	char size[32], rate[32], lat[32];
+	const char *argv[10];
+	int n = 0;
+
+	snprintf(size, sizeof size, "%ux%u", k->w, k->h);
+	snprintf(rate, sizeof rate, "%u", p->rate);
+	snprintf(lat, sizeof lat, "%u", p->latency_us);
 	argv[n++] = "--fps";
 	argv[n++] = "0";
 	argv[n++] = "--frame-size";
@@ -267,19 +286,7 @@ int camsim_start(struct camsim *cs, const struct bench_opts *o,
 		argv[n++] = lat;
 	}
 	argv[n] = NULL;
-	/*
-	 * libevent times events on CLOCK_MONOTONIC_COARSE unless told
-	 * otherwise; where that ticks every 4 ms, camsim's link shaping
-	 * (125 us latency) would add milliseconds per packet.
-	 */
-	if (child_spawn(&cs->proc, argv, true, !o->verbose) < 0)
-		return -1;
-	if (child_read_line(&cs->proc, line, sizeof line, 5.0) < 0 || access(cs->link, F_OK) < 0) {
-		bench_fail("camsim did not start");
-		child_stop(&cs->proc);
-		return -1;
-	}
-	return 0;
+	return camsim_spawn(cs, o, argv);
 }
 
 void camsim_stop(struct camsim *cs)
@@ -333,8 +340,14 @@ int camsim_counters(struct camsim *cs, struct cam_counters *out)
 
 	if (r && json_unpack(r, "{s:I, s:I}", "frames_produced", &produced,
 			     "frames_read", &read) == 0) {
+		static const char *const faults[] = { "dropped_in", "dropped_out",
+						      "corrupted_in", "corrupted_out" };
+
 		out->frames_produced = (double)produced;
 		out->frames_read = (double)read;
+		out->faults = 0;
+		for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++)
+			out->faults += (double)json_integer_value(json_object_get(r, faults[i]));
 		rc = 0;
 	} else {
 		bench_fail("camsim's control socket did not answer stats");

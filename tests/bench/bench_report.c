@@ -139,6 +139,61 @@ static void table_misc(const struct bench_opts *o, const struct bench_results *r
 	       med(&r->crc.bitwise_mbps), ratio(&r->crc.table_mbps, &r->crc.bitwise_mbps));
 }
 
+/* The worst run: bad frames must be zero in every run, not in the median. */
+static double fig_max(const struct fig *f)
+{
+	double m = NAN;
+
+	for (unsigned i = 0; i < f->n; i++)
+		if (isnan(m) || f->v[i] > m)
+			m = f->v[i];
+	return m;
+}
+
+static const char *verdict(double v, double target)
+{
+	if (isnan(target))
+		return "";
+	if (isnan(v))
+		return "?";
+	return v >= target ? "met" : "MISSED";
+}
+
+static void table_lossy(const struct bench_opts *o, const struct bench_results *r)
+{
+	printf("\nLossy link: camsim QVGA JPEG at 30 fps, each packet dropped and corrupted with P\n"
+	       "either way, through omvd; one client checks every frame against camsim's, one\n"
+	       "polls device_stats 100 times per second\n");
+	printf("%-7s %8s %7s %14s %7s %8s %15s %7s %9s\n", "faults", "frames/s", "/clean",
+	       "target", "calls", "ok %", "target", "bad fr", "faults/s");
+	for (int i = 0; i < N_LOSSY; i++) {
+		const struct lossy_level *lv = &bench_lossy_levels[i];
+		const struct lossy_figs *f = &r->lossy[i];
+		double bad = fig_max(&f->bad_frames);
+		char t1[32] = "", t2[32] = "";
+
+		if (!isnan(lv->min_ratio))
+			snprintf(t1, sizeof t1, ">=%.1f %s", lv->min_ratio,
+				 verdict(med(&f->ratio), lv->min_ratio));
+		if (!isnan(lv->min_calls_pct))
+			snprintf(t2, sizeof t2, ">=%.1f%% %s", lv->min_calls_pct,
+				 verdict(med(&f->calls_ok_pct), lv->min_calls_pct));
+		printf("%-7s", lv->name);
+		cell(med(&f->fps), 8, 1);
+		cell(med(&f->ratio), 7, 2);
+		printf(" %14s", t1);
+		cell(med(&f->calls), 7, 0);
+		cell(med(&f->calls_ok_pct), 8, 3);
+		printf(" %15s", t2);
+		cell(bad, 7, 0);
+		cell(med(&f->faults_per_s), 9, 1);
+		printf("%s\n", isnan(bad) ? "" : bad == 0 ? "" : "  bad frames: MISSED");
+	}
+	printf("/clean: frames/s over the loss-free level of the same run; bad fr: frames that\n"
+	       "differ from camsim's or come out of order, worst run (target 0); faults/s:\n"
+	       "packets camsim dropped or corrupted.\n");
+}
+
 void report_table(const struct bench_opts *o, const struct bench_results *r)
 {
 	printf("\nomvd-bench: %u run(s), medians; window %.1f s, %u calls per latency figure\n",
@@ -148,6 +203,8 @@ void report_table(const struct bench_opts *o, const struct bench_results *r)
 	if (!o->no_omvd)
 		table_omvd(o, r);
 	table_rtt(o, r);
+	if (!o->no_omvd && o->lossy_on)
+		table_lossy(o, r);
 	if (!o->no_omvd)
 		table_misc(o, r);
 	else
@@ -223,6 +280,34 @@ static json_t *rtt_json(int p, const struct rtt_figs *f)
 	return o;
 }
 
+static json_t *jnum(double v)
+{
+	return isnan(v) ? json_null() : json_real(v);
+}
+
+static json_t *lossy_json(const struct bench_opts *o, const struct bench_results *r)
+{
+	json_t *a = json_array();
+
+	for (int i = 0; o->lossy_on && !o->no_omvd && i < N_LOSSY; i++) {
+		const struct lossy_level *lv = &bench_lossy_levels[i];
+		const struct lossy_figs *f = &r->lossy[i];
+
+		json_array_append_new(a, json_pack("{s:s, s:f, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			"faults", lv->name,
+			"drop_and_corrupt_rate", lv->rate,
+			"fps", jfig(&f->fps),
+			"ratio_to_clean", jfig(&f->ratio),
+			"ratio_target", jnum(lv->min_ratio),
+			"calls", jfig(&f->calls),
+			"calls_ok_pct", jfig(&f->calls_ok_pct),
+			"calls_ok_target_pct", jnum(lv->min_calls_pct),
+			"bad_frames_worst_run", jnum(fig_max(&f->bad_frames)),
+			"faults_per_s", jfig(&f->faults_per_s)));
+	}
+	return a;
+}
+
 int report_json(const struct bench_opts *o, const struct bench_results *r, const char *path)
 {
 	json_t *root, *combos = json_array(), *rtts = json_array();
@@ -236,15 +321,17 @@ int report_json(const struct bench_opts *o, const struct bench_results *r, const
 				json_array_append_new(combos, combo_json(p, k, &r->combo[p][k]));
 		json_array_append_new(rtts, rtt_json(p, &r->rtt[p]));
 	}
-	root = json_pack("{s:i, s:s, s:s, s:{s:i, s:f, s:i, s:f, s:b}, s:o, s:o, "
+	root = json_pack("{s:i, s:s, s:s, s:{s:i, s:f, s:i, s:f, s:f, s:b}, s:o, s:o, s:o, "
 			 "s:{s:o, s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o}}",
 		"format", 1,
 		"machine", r->machine,
 		"started", r->started,
 		"options", "runs", (int)r->runs_done, "window_s", o->window_s,
-			   "calls", (int)o->calls, "churn_s", o->churn_s, "omvd", !o->no_omvd,
+			   "calls", (int)o->calls, "churn_s", o->churn_s,
+			   "lossy_s", o->lossy_s, "omvd", !o->no_omvd,
 		"streams", combos,
 		"round_trips", rtts,
+		"lossy", lossy_json(o, r),
 		"memory",
 			"rss_idle_kb", jfig(&r->mem.rss_idle_kb),
 			"rss_64_clients_kb", jfig(&r->mem.rss_64_kb),

@@ -115,6 +115,8 @@ static void count_frame(struct fclient *c, const char *p, size_t n)
 	const char *end = p + n, *v, *q;
 
 	c->total_frames++;
+	if (c->on_frame)
+		c->on_frame(c->frame_arg, p, n);
 	if (!c->counting)
 		return;
 	c->frames++;

@@ -24,6 +24,9 @@ struct fclient {
 	bool counting;
 	double frames, data_bytes;
 	double total_frames;		/* ever, counting or not */
+	/* optional: every frame notification line, as it came */
+	void (*on_frame)(void *arg, const char *line, size_t n);
+	void *frame_arg;
 };
 
 struct fleet {

@@ -17,6 +17,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "frames.h"
 #include "protocol/cam.h"
 
 struct sim_opts {
@@ -24,6 +25,8 @@ struct sim_opts {
 	const char *control;		/* --control socket path, or NULL */
 	bool any_baud, profile, verbose;
 	unsigned stdout_ring;		/* bytes */
+	bool stdout_block;		/* a full ring blocks the script instead */
+	bool strict_writes;		/* refuse a WRITE the channel cannot take */
 	unsigned fps;			/* 0: a frame as soon as the last was taken */
 	unsigned frame_w, frame_h;
 	unsigned max_payload;
@@ -39,9 +42,14 @@ struct sim_opts {
 	uint32_t dev_id[3];		/* the device id (serial) in SYS_INFO */
 	unsigned pmu_events;
 	unsigned flash_kb, ram_kb;
+	/* hostile cam */
+	bool hostile_jpeg;		/* JPEG headers claim 8192x8192 */
+	double event_flood;		/* NOTIFY events per second, 0 = off */
+	char extra_channel[OMV_CHANNEL_NAME_MAX + 1];	/* raw bytes, "" = none */
 };
 
-enum chan_kind { CHK_STDIN, CHK_STDOUT, CHK_STREAM, CHK_PROFILE, CHK_TICKS, CHK_BUFFER };
+enum chan_kind { CHK_USB, CHK_STDIN, CHK_STDOUT, CHK_STREAM, CHK_PROFILE, CHK_TICKS,
+		 CHK_BUFFER };
 
 #define SIM_BUFFER_CHANNEL_SIZE 4096u
 #define SIM_SCRIPT_MAX (64u * 1024u)
@@ -89,7 +97,7 @@ struct profile {
 };
 
 struct sim_counters {
-	uint64_t frames_produced, frames_read, locks, stdout_bytes, stdout_read;
+	uint64_t frames_produced, frames_read, locks, stdout_bytes, stdout_read, stdout_lost;
 	uint64_t commands, soft_reboots, unplugs, replugs, ignored_bytes;
 	uint64_t out_packets, out_dropped, out_corrupted, out_garbage, out_overflow;
 	uint64_t in_packets, in_dropped, in_corrupted, in_garbage;
@@ -98,6 +106,7 @@ struct sim_counters {
 struct faults;
 struct script;
 struct control;
+struct flood;
 
 struct sim {
 	struct sim_opts o;
@@ -110,12 +119,14 @@ struct sim {
 	bool plugged, active;
 	int ino_fd, watch;		/* inotify on the slave: who has it open */
 	int hosts;			/* opens by others minus closes */
+	uint64_t closed_at_ms;		/* when the last host closed */
 	struct event *rd_ev, *wr_ev, *baud_ev, *replug_ev, *unplug_ev, *reboot_ev, *ino_ev;
 	struct evbuffer *out;
 	unsigned next_replug_ms;
 
 	struct faults *faults;
 	struct control *control;
+	struct flood *flood;
 
 	/* device.c */
 	struct omv_cam cam;
@@ -123,8 +134,6 @@ struct sim {
 	struct event *cam_timer, *soft_reboot_ev;
 	bool soft_reboot_pending;
 	uint64_t soft_reboot_deadline;
-	uint8_t *next_script;		/* EXEC that replaced a running one */
-	size_t next_script_len;
 	struct channel ch[OMV_CHANNELS_MAX];
 	struct omv_sysinfo sysinfo;
 	struct omv_version version;
@@ -157,6 +166,10 @@ void faults_out(struct sim *s, const uint8_t *pkt, size_t len);
 void faults_in(struct sim *s, const uint8_t *data, size_t len);
 /* Change a fault or shaping option by its option name; -1 if unknown. */
 int faults_set(struct sim *s, const char *name, double value);
+/* Go silent both ways for ms: at once, or after the cam's next packet
+ * that has more fragments after it (in the middle of an answer). */
+void faults_glitch(struct sim *s, unsigned ms, bool now);
+bool faults_silent(const struct sim *s);	/* a glitch is on */
 
 /* device.c */
 int device_init(struct sim *s);
@@ -166,7 +179,8 @@ void device_power_off(struct sim *s);
 void device_input(struct sim *s, const uint8_t *data, size_t len);
 void device_link_activated(struct sim *s);
 void device_soft_reboot_later(struct sim *s);
-int device_register_channel(struct sim *s, const char *name);	/* id or -1 */
+/* A script's channel (dynamic, announced); id or -1. */
+int device_register_channel(struct sim *s, const char *name);
 struct channel *device_channel(struct sim *s, uint8_t id);
 
 /* stdout.c */
@@ -181,6 +195,7 @@ void stdout_read(struct sim *s, const struct omv_packet *cmd);
 int stream_init(struct sim *s);
 void stream_free(struct sim *s);
 void stream_reset(struct sim *s);	/* power off: streaming off, frame gone */
+void stream_soft_reboot(struct sim *s);	/* raw settings back to defaults */
 void stream_command(struct sim *s, const struct omv_packet *cmd);
 bool stream_frame_ready(const struct sim *s);
 void stream_release(struct sim *s);	/* UNLOCK: the cam may write the next */
@@ -192,14 +207,6 @@ void profile_command(struct sim *s, const struct omv_packet *cmd);
 void profile_freeze(struct sim *s, bool on);	/* LOCK / UNLOCK */
 void profile_free(struct sim *s);
 
-/* frames.c */
-struct frame_gen;
-struct frame_gen *frames_new(void);
-void frames_free(struct frame_gen *g);
-/* A whole frame (32-byte header + pixels) in a malloc'd buffer. */
-uint8_t *frames_render(struct frame_gen *g, uint32_t number, unsigned w, unsigned h,
-		       bool raw, float fps, size_t *len, uint32_t *pixfmt);
-
 /* script.c */
 struct script *script_start(struct sim *s, const char *text, size_t len);
 void script_free(struct script *sc);
@@ -208,5 +215,12 @@ void script_resume(struct script *sc);	/* stdout has room again */
 /* control.c */
 int control_init(struct sim *s);
 void control_free(struct sim *s);
+/* "ab\xff" -> raw bytes into out (cap with NUL); length, or -1 if bad. */
+int unescape_name(const char *in, char *out, size_t cap);
+
+/* flood.c: the event flood (--event-flood) */
+int flood_init(struct sim *s);
+void flood_free(struct sim *s);
+void flood_set_rate(struct sim *s, double per_second);
 
 #endif

@@ -3,6 +3,7 @@
  * trigger things deterministically. Unix stream socket, one command per
  * line, one JSON object per reply line. See omv-camsim(1) for the list.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,7 @@ static json_t *stats_json(struct sim *s)
 	json_object_set_new(o, "locks", json_integer((json_int_t)n->locks));
 	json_object_set_new(o, "stdout_bytes", json_integer((json_int_t)n->stdout_bytes));
 	json_object_set_new(o, "stdout_read", json_integer((json_int_t)n->stdout_read));
+	json_object_set_new(o, "stdout_lost", json_integer((json_int_t)n->stdout_lost));
 	json_object_set_new(o, "stdout_waiting", json_integer((json_int_t)s->so.used));
 	json_object_set_new(o, "pty", json_string(s->plugged ? s->pty_name : ""));
 	json_object_set_new(o, "plugged", json_boolean(s->plugged));
@@ -60,6 +62,9 @@ static json_t *stats_json(struct sim *s)
 	json_object_set_new(o, "hosts", json_integer(s->hosts));
 	json_object_set_new(o, "script_running", json_boolean(s->script != NULL));
 	json_object_set_new(o, "streaming", json_boolean(s->st.enabled));
+	json_object_set_new(o, "silent", json_boolean(faults_silent(s)));
+	json_object_set_new(o, "event_flood", json_real(s->o.event_flood));
+	json_object_set_new(o, "hostile_jpeg", json_boolean(s->o.hostile_jpeg));
 	json_object_set_new(o, "raw", json_boolean(s->st.raw));
 	json_object_set_new(o, "seq", json_integer(s->cam_up ? s->cam.seq : 0));
 	if (s->cam_up) {
@@ -98,6 +103,46 @@ static json_t *ok(void)
 static json_t *error(const char *msg)
 {
 	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+int unescape_name(const char *in, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	while (*in) {
+		unsigned v;
+		char c = *in++;
+
+		if (c == '\\' && *in == 'x') {
+			if (sscanf(in + 1, "%2x", &v) != 1 || !isxdigit((unsigned char)in[1]) ||
+			    !isxdigit((unsigned char)in[2]) || v == 0)
+				return -1;
+			c = (char)v;
+			in += 3;
+		} else if (c == '\\' && *in == '\\') {
+			in++;
+		}
+		if (n + 1 >= cap)
+			return -1;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return (int)n;
+}
+
+/* set NAME VALUE: the hostile-cam switches, else a fault or shaping option. */
+static int set_option(struct sim *s, const char *name, double v)
+{
+	if (!strcmp(name, "event-flood") && v >= 0 && v <= 1e6) {
+		s->o.event_flood = v;
+		flood_set_rate(s, v);
+		return 0;
+	}
+	if (!strcmp(name, "hostile-jpeg") && (v == 0 || v == 1)) {
+		s->o.hostile_jpeg = v != 0;
+		return 0;
+	}
+	return faults_set(s, name, v);
 }
 
 static json_t *handle(struct sim *s, char *line)
@@ -155,14 +200,38 @@ static json_t *handle(struct sim *s, char *line)
 			return error("usage: set NAME VALUE");
 		*value++ = '\0';
 		double v = strtod(value, &end);
-		if (end == value || *end || faults_set(s, arg, v) < 0)
+		if (end == value || *end || set_option(s, arg, v) < 0)
 			return error("unknown option or bad value");
 		return ok();
+	}
+	if (!strcmp(line, "glitch")) {
+		char *now = arg ? strchr(arg, ' ') : NULL;
+		unsigned long ms;
+
+		if (now)
+			*now++ = '\0';
+		ms = arg ? strtoul(arg, &end, 10) : 0;
+		if (!arg || end == arg || *end || ms == 0 || ms > 600000 ||
+		    (now && strcmp(now, "now")))
+			return error("usage: glitch MS [now]");
+		faults_glitch(s, (unsigned)ms, now != NULL);
+		return ok();
+	}
+	if (!strcmp(line, "register")) {
+		char name[OMV_CHANNEL_NAME_MAX + 1];
+		int id;
+
+		if (!arg || unescape_name(arg, name, sizeof name) <= 0)
+			return error("usage: register NAME (1..13 bytes, \\xHH escapes)");
+		if (!s->cam_up || (id = device_register_channel(s, name)) < 0)
+			return error("name in use, no free channel, or unplugged");
+		return json_pack("{s:b, s:i}", "ok", 1, "id", id);
 	}
 	if (!strcmp(line, "help"))
 		return json_pack("{s:b, s:s}", "ok", 1, "commands",
 				 "stats | unplug [MS] | reboot | soft-reboot | notify [CHAN] | "
-				 "event CHAN CODE | print TEXT | set NAME VALUE | help");
+				 "event CHAN CODE | print TEXT | set NAME VALUE | glitch MS [now] | "
+				 "register NAME | help");
 	return error("unknown command");
 }
 

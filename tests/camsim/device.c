@@ -52,7 +52,9 @@ static void remove_dynamic_channels(struct sim *s)
 	}
 }
 
-int device_register_channel(struct sim *s, const char *name)
+/* A ticks or buffer channel at the first free id; dynamic ones are a
+ * script's (announced, gone at the soft reboot). Returns the id or -1. */
+static int add_data_channel(struct sim *s, const char *name, bool dynamic)
 {
 	bool ticks = !strcmp(name, "ticks");
 
@@ -63,17 +65,23 @@ int device_register_channel(struct sim *s, const char *name)
 		if (s->ch[i].present)
 			continue;
 		add_channel(s, (uint8_t)i, name,
-			    OMV_CH_READ | OMV_CH_DYNAMIC | (ticks ? 0 : OMV_CH_WRITE),
+			    OMV_CH_READ | (dynamic ? OMV_CH_DYNAMIC : 0) | (ticks ? 0 : OMV_CH_WRITE),
 			    ticks ? CHK_TICKS : CHK_BUFFER);
 		if (!ticks && !(s->ch[i].buf = malloc(SIM_BUFFER_CHANNEL_SIZE))) {
 			s->ch[i].present = false;
 			return -1;
 		}
-		omv_cam_event(&s->cam, OMV_CHAN_SYSTEM, OMV_EV_CHANNEL_REGISTERED);
-		sim_log(s, "channel %u '%s' registered", i, s->ch[i].name);
+		if (dynamic)
+			omv_cam_event(&s->cam, OMV_CHAN_SYSTEM, OMV_EV_CHANNEL_REGISTERED);
+		sim_log(s, "channel %u registered", i);
 		return (int)i;
 	}
 	return -1;
+}
+
+int device_register_channel(struct sim *s, const char *name)
+{
+	return add_data_channel(s, name, true);
 }
 
 /* Current bytes of a channel that holds plain data (ticks, buffer). */
@@ -114,14 +122,16 @@ static void data_command(struct sim *s, struct channel *c, const struct omv_pack
 			reply(s, OMV_ST_SUCCESS, data + off, n);
 		break;
 	case OMV_OP_CHANNEL_WRITE:
-		/* offset 0 starts a new message; later chunks continue it */
-		if (omv_write_req_decode(&off, &in, &n, cmd->payload, cmd->length) < 0 ||
-		    (off && off > c->len)) {
+		/* offset 0 starts a new message; later chunks continue it. A
+		 * chunk the buffer cannot take is dropped, and still ACKed
+		 * (--strict-writes: refused). */
+		if (omv_write_req_decode(&off, &in, &n, cmd->payload, cmd->length) < 0 || !n) {
 			reply(s, OMV_ST_INVALID, NULL, 0);
 			break;
 		}
-		if ((uint64_t)off + n > SIM_BUFFER_CHANNEL_SIZE) {
-			reply(s, OMV_ST_OVERFLOW, NULL, 0);
+		if (off > c->len || (uint64_t)off + n > SIM_BUFFER_CHANNEL_SIZE) {
+			reply(s, !s->o.strict_writes ? OMV_ST_SUCCESS :
+				 off > c->len ? OMV_ST_INVALID : OMV_ST_OVERFLOW, NULL, 0);
 			break;
 		}
 		if (off == 0)
@@ -156,17 +166,12 @@ static void stdin_ioctl(struct sim *s, uint32_t req)
 		break;
 	case OMV_IOCTL_STDIN_EXEC:
 		reply(s, OMV_ST_SUCCESS, NULL, 0);
-		if (s->script || s->soft_reboot_pending) {
-			/* the running script ends; this one runs after the reboot */
-			free(s->next_script);
-			s->next_script = malloc(s->stdin_len ? s->stdin_len : 1);
-			if (s->next_script)
-				memcpy(s->next_script, s->stdin_buf, s->stdin_len);
-			s->next_script_len = s->stdin_len;
+		/* As the firmware: a running script is interrupted, and its soft
+		 * reboot clears the uploaded one, which never runs. */
+		if (s->script || s->soft_reboot_pending)
 			device_soft_reboot_later(s);
-		} else {
+		else
 			start_script(s, s->stdin_buf, s->stdin_len);
-		}
 		break;
 	case OMV_IOCTL_STDIN_RESET:
 		s->stdin_len = 0;
@@ -187,12 +192,14 @@ static void stdin_command(struct sim *s, const struct omv_packet *cmd)
 
 	switch (cmd->opcode) {
 	case OMV_OP_CHANNEL_WRITE:
-		if (omv_write_req_decode(&off, &in, &n, cmd->payload, cmd->length) < 0) {
+		if (omv_write_req_decode(&off, &in, &n, cmd->payload, cmd->length) < 0 || !n) {
 			reply(s, OMV_ST_INVALID, NULL, 0);
 			break;
 		}
+		/* beyond the script buffer: dropped, and still ACKed
+		 * (--strict-writes: refused) */
 		if ((uint64_t)off + n > SIM_SCRIPT_MAX) {
-			reply(s, OMV_ST_OVERFLOW, NULL, 0);
+			reply(s, s->o.strict_writes ? OMV_ST_OVERFLOW : OMV_ST_SUCCESS, NULL, 0);
 			break;
 		}
 		if (off > s->stdin_len)
@@ -241,6 +248,7 @@ static void stdout_command(struct sim *s, const struct omv_packet *cmd)
 static bool has_data(struct sim *s, const struct channel *c)
 {
 	switch (c->kind) {
+	case CHK_USB: return false;
 	case CHK_STDOUT: return s->so.used > 0;
 	case CHK_STREAM: return stream_frame_ready(s);
 	case CHK_PROFILE: return true;
@@ -315,6 +323,7 @@ static void channel_command(struct sim *s, const struct omv_packet *cmd)
 		}
 	}
 	switch (c->kind) {
+	case CHK_USB: reply(s, OMV_ST_INVALID, NULL, 0); break;
 	case CHK_STDIN: stdin_command(s, cmd); break;
 	case CHK_STDOUT: stdout_command(s, cmd); break;
 	case CHK_STREAM: stream_command(s, cmd); break;
@@ -480,17 +489,10 @@ static void device_soft_reboot_now(struct sim *s)
 	stdout_put(s, "MPY: soft reboot\n", 17);
 	remove_dynamic_channels(s);
 	s->stdin_len = 0;
+	stream_soft_reboot(s);
 	omv_cam_reinit(&s->cam);
 	s->n.soft_reboots++;
 	sim_log(s, "soft reboot");
-	if (s->next_script) {
-		uint8_t *text = s->next_script;
-		size_t len = s->next_script_len;
-
-		s->next_script = NULL;
-		start_script(s, text, len);
-		free(text);
-	}
 	device_rearm(s);
 }
 
@@ -530,6 +532,8 @@ void device_power_on(struct sim *s)
 		return;
 	}
 	memset(s->ch, 0, sizeof s->ch);
+	/* the transport itself is channel 0, listed first */
+	add_channel(s, OMV_CHAN_SYSTEM, "usb", OMV_CH_PHYSICAL, CHK_USB);
 	add_channel(s, OMV_CHAN_STDIN, "stdin", OMV_CH_WRITE | OMV_CH_EXEC, CHK_STDIN);
 	add_channel(s, OMV_CHAN_STDOUT, "stdout", OMV_CH_READ, CHK_STDOUT);
 	add_channel(s, OMV_CHAN_STREAM, "stream", OMV_CH_READ | OMV_CH_LOCK | OMV_CH_STREAM,
@@ -537,6 +541,8 @@ void device_power_on(struct sim *s)
 	if (s->o.profile)
 		add_channel(s, OMV_CHAN_PROFILE, "profile", OMV_CH_READ | OMV_CH_LOCK,
 			    CHK_PROFILE);
+	if (s->o.extra_channel[0])
+		add_data_channel(s, s->o.extra_channel, false);
 	s->cam_up = true;
 }
 
@@ -546,15 +552,15 @@ void device_power_off(struct sim *s)
 		return;
 	script_free(s->script);
 	s->script = NULL;
-	free(s->next_script);
-	s->next_script = NULL;
 	s->soft_reboot_pending = false;
 	event_del(s->soft_reboot_ev);
 	event_del(s->cam_timer);
 	stdout_clear(s);
 	stream_reset(s);
 	profile_reset_state(s);
-	remove_dynamic_channels(s);
+	for (unsigned i = 0; i < OMV_CHANNELS_MAX; i++)
+		free(s->ch[i].buf);
+	memset(s->ch, 0, sizeof s->ch);
 	s->stdin_len = 0;
 	omv_cam_free(&s->cam);
 	s->cam_up = false;

@@ -7,7 +7,9 @@
  * is split into packets with a decoder of its own; bytes that do not parse
  * as packets pass through untouched. Shaping queues chunks with a due time
  * (write delay, serialisation at --link-rate, then --link-latency-us) and
- * delivers them in order from one libevent timer per direction.
+ * delivers them in order from one libevent timer per direction. A glitch
+ * holds everything in both directions until it ends (a cam busy elsewhere:
+ * it neither reads nor writes, and nothing is lost).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,8 @@ struct shaper {
 struct faults {
 	uint64_t rng_out, rng_in;
 	struct shaper out, in;
+	uint64_t glitch_until_us;	/* silent both ways until then */
+	unsigned glitch_armed_ms;	/* a glitch waiting for a mid-answer packet */
 	/* splitting host input into packets */
 	struct omv_decoder dec;
 	uint8_t *dec_buf;
@@ -96,9 +100,10 @@ static void shaper_push(struct shaper *sh, const uint8_t *data, size_t len)
 {
 	struct sim *s = sh->sim;
 	uint64_t now = sim_now_us(), start, done;
+	uint64_t glitch = s->faults->glitch_until_us;
 	struct chunk *c;
 
-	if (!sh->delay_us && !shaping(s) && TAILQ_EMPTY(&sh->q)) {
+	if (!sh->delay_us && !shaping(s) && TAILQ_EMPTY(&sh->q) && now >= glitch) {
 		sh->deliver(s, data, len);
 		return;
 	}
@@ -110,6 +115,8 @@ static void shaper_push(struct shaper *sh, const uint8_t *data, size_t len)
 	start = now + sh->delay_us;
 	if (start < sh->free_at_us)
 		start = sh->free_at_us;
+	if (start < glitch)
+		start = glitch;
 	done = start + (s->o.link_rate ? (uint64_t)len * 1000000u / s->o.link_rate : 0);
 	sh->free_at_us = done;
 	c->due_us = done + s->o.link_latency_us;
@@ -173,6 +180,26 @@ static bool faulty(const struct sim *s)
 	return s->o.drop_rate > 0 || s->o.corrupt_rate > 0 || s->o.garbage_rate > 0;
 }
 
+static void glitch_start(struct sim *s, unsigned ms)
+{
+	s->faults->glitch_until_us = sim_now_us() + (uint64_t)ms * 1000u;
+	s->faults->glitch_armed_ms = 0;
+	sim_log(s, "glitch: silent for %u ms", ms);
+}
+
+bool faults_silent(const struct sim *s)
+{
+	return sim_now_us() < s->faults->glitch_until_us;
+}
+
+void faults_glitch(struct sim *s, unsigned ms, bool now)
+{
+	if (now)
+		glitch_start(s, ms);
+	else
+		s->faults->glitch_armed_ms = ms;
+}
+
 void faults_out(struct sim *s, const uint8_t *pkt, size_t len)
 {
 	struct faults *f = s->faults;
@@ -180,6 +207,9 @@ void faults_out(struct sim *s, const uint8_t *pkt, size_t len)
 	s->n.out_packets++;
 	packet_fault(s, &f->rng_out, &f->out, pkt, len, &s->n.out_dropped,
 		     &s->n.out_corrupted, &s->n.out_garbage);
+	if (f->glitch_armed_ms && len >= OMV_HDR_SIZE && (pkt[4] & OMV_F_FRAGMENT) &&
+	    !(pkt[4] & OMV_F_EVENT))
+		glitch_start(s, f->glitch_armed_ms);
 }
 
 static void pass_pending(struct faults *f, size_t n)
@@ -253,6 +283,8 @@ void faults_flush(struct sim *s)
 	shaper_flush(&f->in);
 	omv_decoder_reset(&f->dec);
 	f->pending_len = 0;
+	f->glitch_until_us = 0;
+	f->glitch_armed_ms = 0;
 }
 
 int faults_set(struct sim *s, const char *name, double value)

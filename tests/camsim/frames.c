@@ -3,14 +3,16 @@
  * the frame number as a barcode in rows 0..15 (32 bits, MSB first, bit i
  * white across columns [i*W/32, (i+1)*W/32), black otherwise), so a reader
  * can tell frames apart after JPEG compression by thresholding row 8.
- * Encoded as JPEG (quality 90, 4:4:4) or raw RGB565 little-endian.
+ * Encoded as JPEG (quality 90, 4:4:4) or raw RGB565 little-endian. A
+ * hostile cam's JPEG frame claims a huge size in both of its headers.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <turbojpeg.h>
 
-#include "camsim.h"
+#include "frames.h"
+#include "protocol/msg.h"
 
 #define BARCODE_ROWS 16
 #define JPEG_QUALITY 90
@@ -64,6 +66,19 @@ static void render_rgb(uint8_t *rgb, uint32_t number, unsigned w, unsigned h)
 			p[2] = (uint8_t)((x + y + shift) & 0xFF);
 		}
 	}
+}
+
+uint32_t frames_barcode(const uint8_t *rgb, unsigned w)
+{
+	uint32_t v = 0;
+
+	for (unsigned i = 0; i < 32; i++) {
+		unsigned x = (i * w / 32 + (i + 1) * w / 32) / 2;	/* middle of bit i */
+		const uint8_t *p = rgb + ((size_t)(BARCODE_ROWS / 2) * w + x) * 3;
+
+		v = v << 1 | ((p[0] + p[1] + p[2]) / 3 > 127);
+	}
+	return v;
 }
 
 static void put_header(uint8_t *out, unsigned w, unsigned h, uint32_t fmt, uint32_t size,
@@ -126,4 +141,42 @@ uint8_t *frames_render(struct frame_gen *g, uint32_t number, unsigned w, unsigne
 	*len = OMV_FRAME_HDR_SIZE + jlen;
 	*pixfmt = OMV_PIXFMT_JPEG;
 	return out;
+}
+
+/* The JPEG's start-of-frame segment, or NULL. */
+static uint8_t *find_sof(uint8_t *jpeg, size_t len)
+{
+	size_t p = 2;
+
+	if (len < 4 || jpeg[0] != 0xFF || jpeg[1] != 0xD8)
+		return NULL;
+	while (p + 9 <= len && jpeg[p] == 0xFF) {
+		uint8_t m = jpeg[p + 1];
+
+		if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC)
+			return jpeg + p;
+		if (m == 0xDA)
+			return NULL;	/* scan data: no SOF before it */
+		p += 2 + ((size_t)jpeg[p + 2] << 8 | jpeg[p + 3]);
+	}
+	return NULL;
+}
+
+bool frames_claim_size(uint8_t *frame, size_t len, unsigned w, unsigned h)
+{
+	struct omv_frame_hdr hdr;
+	uint8_t *sof;
+
+	if (len < OMV_FRAME_HDR_SIZE || omv_frame_hdr_decode(&hdr, frame, len) < 0 ||
+	    hdr.pixformat != OMV_PIXFMT_JPEG ||
+	    !(sof = find_sof(frame + OMV_FRAME_HDR_SIZE, len - OMV_FRAME_HDR_SIZE)))
+		return false;
+	sof[5] = (uint8_t)(h >> 8);
+	sof[6] = (uint8_t)h;
+	sof[7] = (uint8_t)(w >> 8);
+	sof[8] = (uint8_t)w;
+	hdr.width = w;
+	hdr.height = h;
+	omv_frame_hdr_encode(&hdr, frame);
+	return true;
 }

@@ -53,13 +53,18 @@ static void usage(FILE *f)
 "  --link PATH             keep a symlink PATH -> the pty (removed on exit)\n"
 "  --control PATH          control socket (Unix stream, line commands, JSON replies)\n"
 "  --any-baud              speak the protocol at any baud (default: only 921600)\n"
-"  --max-payload N         cam protocol buffer payload (52..65535, default 4082)\n"
+"  --max-payload N         cam protocol buffer payload, also the max payload\n"
+"                          after SYNC (50..65535, default 4082)\n"
 "  --replug-ms N           unplugged time for unplug/--reboot-after (default 300)\n"
 "  --reboot-after SECONDS  simulate a cam reboot (unplug + replug) once, after SECONDS\n"
 "Cam:\n"
 "  --fps N                 stream frame rate (default 30; 0 = as fast as frames are taken)\n"
 "  --frame-size WxH        JPEG frame size (default 320x240)\n"
 "  --stdout-ring N         stdout ring buffer bytes (default 1024)\n"
+"  --stdout-block          a full stdout ring makes the script wait (default:\n"
+"                          it is emptied and unread output lost, as on a cam)\n"
+"  --strict-writes         refuse a CHANNEL_WRITE the channel cannot take with\n"
+"                          OVERFLOW (default: dropped and ACKed, as on a cam)\n"
 "  --profile               add the profile channel (id 4)\n"
 "  --pmu-events N          PMU event counters reported in SYS_INFO (0..16, default 0)\n"
 "  --fw-version X.Y.Z      firmware version (default 4.7.0)\n"
@@ -68,6 +73,13 @@ static void usage(FILE *f)
 "  --usb-vid N, --usb-pid N  USB ids in SYS_INFO (default 0x37C5:0x1204)\n"
 "  --device-id HEX          device id in SYS_INFO, 24 hex digits\n"
 "  --flash-kb N, --ram-kb N  sizes in SYS_INFO (default 2048, 1024)\n"
+"Hostile cam:\n"
+"  --hostile-jpeg          JPEG frames whose headers claim 8192x8192 (~13 KB)\n"
+"  --event-flood N         send N NOTIFY events per second (stdout, stream)\n"
+"  --extra-channel NAME    a buffer channel from power-up; \\xHH escapes allowed,\n"
+"                          e.g. 'bad\\xff\\xfe' for a name that is not UTF-8\n"
+"  (on the control socket: set event-flood N, set hostile-jpeg 0|1,\n"
+"   glitch MS [now] to go silent mid-answer, register NAME)\n"
 "Faults (per packet, both directions, reproducible with --seed):\n"
 "  --seed N                seed of the fault generator (default 1)\n"
 "  --drop-rate P           lose a packet with probability P (0..1)\n"
@@ -162,6 +174,7 @@ enum {
 	O_LINK = 256, O_CONTROL, O_ANY_BAUD, O_PROFILE, O_STDOUT_RING, O_FPS, O_FRAME_SIZE,
 	O_MAX_PAYLOAD, O_SEED, O_DROP, O_CORRUPT, O_GARBAGE, O_DELAY, O_RATE, O_LATENCY,
 	O_REBOOT_AFTER, O_REPLUG, O_FW, O_PROTO, O_BOOT, O_VID, O_PID, O_DEVID, O_PMU, O_FLASH, O_RAM,
+	O_STDOUT_BLOCK, O_STRICT_WRITES, O_HOSTILE_JPEG, O_EVENT_FLOOD, O_EXTRA_CHANNEL,
 };
 
 static const struct option long_opts[] = {
@@ -191,6 +204,11 @@ static const struct option long_opts[] = {
 	{ "pmu-events", required_argument, NULL, O_PMU },
 	{ "flash-kb", required_argument, NULL, O_FLASH },
 	{ "ram-kb", required_argument, NULL, O_RAM },
+	{ "stdout-block", no_argument, NULL, O_STDOUT_BLOCK },
+	{ "strict-writes", no_argument, NULL, O_STRICT_WRITES },
+	{ "hostile-jpeg", no_argument, NULL, O_HOSTILE_JPEG },
+	{ "event-flood", required_argument, NULL, O_EVENT_FLOOD },
+	{ "extra-channel", required_argument, NULL, O_EXTRA_CHANNEL },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -242,6 +260,15 @@ static void parse(int argc, char **argv, struct sim_opts *o)
 		case O_PMU: o->pmu_events = (unsigned)num("pmu-events", optarg, 0, OMV_PROFILE_EVENTS_MAX); break;
 		case O_FLASH: o->flash_kb = (unsigned)num("flash-kb", optarg, 0, UINT32_MAX); break;
 		case O_RAM: o->ram_kb = (unsigned)num("ram-kb", optarg, 0, UINT32_MAX); break;
+		case O_STDOUT_BLOCK: o->stdout_block = true; break;
+		case O_STRICT_WRITES: o->strict_writes = true; break;
+		case O_HOSTILE_JPEG: o->hostile_jpeg = true; break;
+		case O_EVENT_FLOOD: o->event_flood = real("event-flood", optarg, 0, 1e6); break;
+		case O_EXTRA_CHANNEL:
+			if (unescape_name(optarg, o->extra_channel, sizeof o->extra_channel) <= 0)
+				bad("--extra-channel: '%s' is not a name of 1..%d bytes", optarg,
+				    OMV_CHANNEL_NAME_MAX);
+			break;
 		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		case ':': bad("option '%s' needs a value", argv[optind - 1]);
@@ -292,13 +319,15 @@ int main(int argc, char **argv)
 	sigint = evsignal_new(s->base, SIGINT, on_signal, s->base);
 	if (!sigterm || !sigint || event_add(sigterm, NULL) < 0 || event_add(sigint, NULL) < 0)
 		goto out;
-	if (faults_init(s) < 0 || device_init(s) < 0 || control_init(s) < 0 || pty_init(s) < 0)
+	if (faults_init(s) < 0 || device_init(s) < 0 || flood_init(s) < 0 ||
+	    control_init(s) < 0 || pty_init(s) < 0)
 		goto out;
 	event_base_dispatch(s->base);
 	rc = 0;
 out:
 	control_free(s);
 	pty_free(s);
+	flood_free(s);
 	device_free(s);
 	faults_free(s);
 	if (sigterm)

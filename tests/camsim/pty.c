@@ -10,7 +10,10 @@
  * host closes the port (DTR low). camsim watches opens and closes of the
  * slave with inotify instead: with no host, the protocol is inactive, and
  * what the cam wrote but nobody read is thrown away, so the next host does
- * not start with stale packets.
+ * not start with stale packets. Bytes the host wrote before it closed
+ * still reach the cam, as they do over USB (a host that sends SYS_RESET
+ * and closes at once still resets the cam): input stays on for a short
+ * grace period after the last close.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +27,7 @@
 #include "camsim.h"
 
 #define BAUD_CHECK_MS 100
+#define CLOSE_GRACE_MS 50	/* input still taken after the last host closed */
 #define OUT_LIMIT (1024u * 1024u)	/* bytes waiting for a host that does not read */
 
 static void link_remove(struct sim *s)
@@ -75,6 +79,7 @@ static void watch_drain(struct sim *s)
 		/* the last host went away: what it did not read is lost */
 		tcflush(s->slave, TCIFLUSH);
 		evbuffer_drain(s->out, evbuffer_get_length(s->out));
+		s->closed_at_ms = sim_now_ms();
 		sim_log(s, "host closed the port");
 	}
 }
@@ -89,7 +94,7 @@ static bool link_check(struct sim *s)
 		return false;
 	watch_drain(s);
 	if (!s->hosts)
-		active = false;
+		active = s->active && sim_now_ms() < s->closed_at_ms + CLOSE_GRACE_MS;
 	else if (s->o.any_baud)
 		active = true;
 	else
@@ -127,8 +132,9 @@ static void flush_out(struct sim *s)
 void pty_write(struct sim *s, const uint8_t *data, size_t len)
 {
 	/* the gate as last checked: re-checking here could re-initialise the
-	 * cam state machine from inside its own write callback */
-	if (!s->plugged || !s->active)
+	 * cam state machine from inside its own write callback; nobody reads
+	 * while no host has the port */
+	if (!s->plugged || !s->active || !s->hosts)
 		return;
 	if (evbuffer_get_length(s->out) + len > OUT_LIMIT) {
 		s->n.out_overflow++;

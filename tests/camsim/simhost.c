@@ -21,6 +21,7 @@
 
 #define CMD_TIMEOUT_MS 2000
 #define RX_LIMIT (8u << 20)
+#define RAW_IN_SIZE 65536u
 
 static struct sh *current;	/* to kill camsim when a check fails */
 
@@ -223,13 +224,18 @@ void sh_open(struct sh *h, speed_t speed)
 	if (!h->host_up) {
 		CHECK(omv_host_init(&h->host, &host_ops, h, RX_LIMIT) == 0);
 		h->spy_buf = malloc(OMV_PACKET_SIZE(OMV_PAYLOAD_LIMIT));
-		CHECK(h->spy_buf);
+		h->raw_buf = malloc(OMV_PACKET_SIZE(OMV_PAYLOAD_LIMIT));
+		h->raw_in = malloc(RAW_IN_SIZE);
+		CHECK(h->spy_buf && h->raw_buf && h->raw_in);
 		h->host_up = true;
 	} else {
 		omv_host_reset(&h->host);
 	}
 	omv_decoder_init(&h->spy, h->spy_buf, OMV_PACKET_SIZE(OMV_PAYLOAD_LIMIT),
 			 OMV_PAYLOAD_LIMIT, false);
+	omv_decoder_init(&h->raw, h->raw_buf, OMV_PACKET_SIZE(OMV_PAYLOAD_LIMIT),
+			 OMV_PAYLOAD_LIMIT, true);
+	h->raw_have = h->raw_used = 0;
 }
 
 void sh_close(struct sh *h)
@@ -240,7 +246,9 @@ void sh_close(struct sh *h)
 	if (h->host_up) {
 		omv_host_free(&h->host);
 		free(h->spy_buf);
-		h->spy_buf = NULL;
+		free(h->raw_buf);
+		free(h->raw_in);
+		h->spy_buf = h->raw_buf = h->raw_in = NULL;
 		h->host_up = false;
 	}
 }
@@ -294,6 +302,54 @@ bool sh_run(struct sh *h, unsigned ms, bool (*cond)(struct sh *h))
 static bool is_done(struct sh *h)
 {
 	return h->done;
+}
+
+void sh_send_raw(struct sh *h, uint8_t seq, uint8_t chan, uint8_t flags, uint8_t op,
+		 const void *payload, uint16_t len, int damage)
+{
+	uint8_t *pkt = malloc(OMV_PACKET_SIZE((size_t)len));
+	size_t n;
+
+	CHECK(pkt);
+	n = omv_packet_encode(pkt, OMV_PACKET_SIZE((size_t)len), seq, chan, flags, op, payload,
+			      len, true);
+	CHECK(n && (damage != 1 || len));
+	if (damage == 1)
+		pkt[OMV_HDR_SIZE + len / 2] ^= 0x01;
+	else if (damage == 2)
+		pkt[3] ^= 0x40;
+	on_write(h, pkt, n);
+	free(pkt);
+}
+
+bool sh_recv_raw(struct sh *h, struct omv_packet *pkt, unsigned timeout_ms)
+{
+	uint64_t deadline = sh_now_ms() + timeout_ms;
+
+	for (;;) {
+		while (omv_decoder_next(&h->raw, pkt))
+			if (!(pkt->flags & OMV_F_EVENT))
+				return true;
+		if (h->raw_used < h->raw_have) {
+			h->raw_used += omv_decoder_feed(&h->raw, h->raw_in + h->raw_used,
+							h->raw_have - h->raw_used);
+			continue;
+		}
+
+		uint64_t now = sh_now_ms();
+		struct pollfd p = { .fd = h->fd, .events = POLLIN };
+		ssize_t n;
+
+		if (now >= deadline)
+			return false;
+		if (poll(&p, 1, (int)(deadline - now)) <= 0)
+			continue;
+		n = read(h->fd, h->raw_in, RAW_IN_SIZE);
+		if (n <= 0)
+			continue;
+		h->raw_have = (size_t)n;
+		h->raw_used = 0;
+	}
 }
 
 int sh_cmd(struct sh *h, uint8_t op, uint8_t chan, const void *payload, size_t len,

@@ -56,6 +56,9 @@ struct sh {
 	bool eof;			/* read() said the pty went away */
 	struct omv_decoder spy;		/* watches incoming packets */
 	uint8_t *spy_buf;
+	struct omv_decoder raw;		/* sh_recv_raw's */
+	uint8_t *raw_buf, *raw_in;	/* its buffer, bytes read not yet fed */
+	size_t raw_have, raw_used;
 };
 
 uint64_t sh_now_ms(void);
@@ -101,6 +104,17 @@ long long sh_stat(struct sh *h, const char *key);
 void sh_exec(struct sh *h, const char *script);
 /* Drain stdout until it contains want (or timeout); returns all text read. */
 char *sh_read_stdout_until(struct sh *h, const char *want, unsigned timeout_ms);
+
+/*
+ * Raw packets, past the host state machine (which is then out of step:
+ * sh_handshake before using it again). damage: 0 none, 1 flip a payload
+ * bit (a sound header, a bad payload CRC), 2 flip a header bit.
+ */
+void sh_send_raw(struct sh *h, uint8_t seq, uint8_t chan, uint8_t flags, uint8_t op,
+		 const void *payload, uint16_t len, int damage);
+/* The next non-event packet from the cam within timeout_ms; its payload
+ * is valid until the next call. False on timeout. */
+bool sh_recv_raw(struct sh *h, struct omv_packet *pkt, unsigned timeout_ms);
 
 /* Next line camsim printed on stdout (the pty path after a replug). */
 bool sh_read_line(struct sh *h, char *buf, size_t cap, unsigned timeout_ms);

@@ -1,10 +1,12 @@
 /*
  * The stdout channel: the cam's small ring buffer of script output.
  *
- * A READ consumes. Output that does not fit waits in a pending queue and
- * the script blocks until the host makes room, so nothing is lost. The
- * channel NOTIFYs when the ring passes half full and every 50 ms while
- * data waits.
+ * A READ consumes. Output that does not fit empties the ring, as on the
+ * cam: everything unread is lost and only the tail of the text being
+ * written stays. With --stdout-block it waits in a pending queue instead
+ * and the script blocks until the host makes room, so nothing is lost.
+ * The channel NOTIFYs when the ring passes half full and every 50 ms
+ * while data waits.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,27 +29,41 @@ static void on_notify_timer(evutil_socket_t fd, short what, void *arg)
 		notify(s);
 }
 
-/* Move pending output into the ring as far as it fits. */
+/* Contiguous free room at the ring's tail. */
+static size_t tail_room(const struct stdout_ring *r, size_t *tail)
+{
+	size_t room;
+
+	*tail = (r->head + r->used) % r->cap;
+	room = *tail >= r->head ? r->cap - *tail : r->head - *tail;
+	return room < r->cap - r->used ? room : r->cap - r->used;
+}
+
+/* n bytes that fit were added at the tail. */
+static void ring_added(struct sim *s, size_t n)
+{
+	struct stdout_ring *r = &s->so;
+	bool below_half = r->used <= r->cap / 2;
+
+	r->used += n;
+	s->n.stdout_bytes += n;
+	if (below_half && r->used > r->cap / 2)
+		notify(s);
+}
+
+/* Move pending output into the ring as far as it fits (--stdout-block). */
 static void ring_fill(struct sim *s)
 {
 	struct stdout_ring *r = &s->so;
 	bool was_blocked = stdout_blocked(s);
+	size_t tail, room;
 
-	while (evbuffer_get_length(r->pending) && r->used < r->cap) {
-		size_t tail = (r->head + r->used) % r->cap;
-		size_t room = tail >= r->head ? r->cap - tail : r->head - tail;
-		bool below_half = r->used <= r->cap / 2;
-		int n;
+	while (evbuffer_get_length(r->pending) && (room = tail_room(r, &tail)) > 0) {
+		int n = evbuffer_remove(r->pending, r->buf + tail, room);
 
-		if (room > r->cap - r->used)
-			room = r->cap - r->used;
-		n = evbuffer_remove(r->pending, r->buf + tail, room);
 		if (n <= 0)
 			break;
-		r->used += (size_t)n;
-		s->n.stdout_bytes += (uint64_t)n;
-		if (below_half && r->used > r->cap / 2)
-			notify(s);
+		ring_added(s, (size_t)n);
 	}
 	if (was_blocked && !stdout_blocked(s) && s->script)
 		script_resume(s->script);
@@ -55,8 +71,30 @@ static void ring_fill(struct sim *s)
 
 void stdout_put(struct sim *s, const char *text, size_t len)
 {
-	evbuffer_add(s->so.pending, text, len);
-	ring_fill(s);
+	struct stdout_ring *r = &s->so;
+	size_t tail, room;
+
+	if (s->o.stdout_block) {
+		evbuffer_add(r->pending, text, len);
+		ring_fill(s);
+		return;
+	}
+	if (r->used + len > r->cap) {
+		size_t keep = len < r->cap ? len : r->cap;
+
+		s->n.stdout_lost += r->used + len - keep;
+		r->head = r->used = 0;
+		text += len - keep;
+		len = keep;
+	}
+	while (len && (room = tail_room(r, &tail)) > 0) {
+		size_t n = len < room ? len : room;
+
+		memcpy(r->buf + tail, text, n);
+		ring_added(s, n);
+		text += n;
+		len -= n;
+	}
 }
 
 bool stdout_blocked(const struct sim *s)

@@ -50,6 +50,8 @@ static void produce(struct sim *s)
 		sim_log(s, "frame rendering failed");
 		return;
 	}
+	if (s->o.hostile_jpeg && frames_claim_size(frame, len, SIM_HOSTILE_DIM, SIM_HOSTILE_DIM))
+		w = h = SIM_HOSTILE_DIM;
 	free(st->frame);
 	st->frame = frame;
 	st->frame_len = len;
@@ -192,14 +194,21 @@ void stream_command(struct sim *s, const struct omv_packet *cmd)
 	}
 }
 
+/* As the firmware: raw preview settings are the script's, streaming
+ * itself is the host's and stays on. */
+void stream_soft_reboot(struct sim *s)
+{
+	s->st.raw = false;
+	s->st.raw_w = s->o.frame_w;
+	s->st.raw_h = s->o.frame_h;
+}
+
 void stream_reset(struct sim *s)
 {
 	struct stream *st = &s->st;
 
 	st->enabled = false;
-	st->raw = false;
-	st->raw_w = s->o.frame_w;
-	st->raw_h = s->o.frame_h;
+	stream_soft_reboot(s);
 	st->ready = false;
 	free(st->frame);
 	st->frame = NULL;

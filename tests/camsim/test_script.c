@@ -1,7 +1,9 @@
 /*
  * camsim: scripts. Output on stdout, stdin/system events, the soft reboot
- * after a script ends, registered channels, STOP, EXEC replacing a running
- * script, tracebacks, and a full stdout ring that blocks instead of losing.
+ * after a script ends, registered channels, STOP, EXEC while a script runs
+ * (it ends, the new one is thrown away), tracebacks, a full stdout ring
+ * that loses what was unread (as on a cam), and one that blocks instead
+ * (--stdout-block).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,7 +100,7 @@ static void check_register(struct sh *h)
 	sh_handshake(h, 4082);
 	sh_ok(h, OMV_OP_CHANNEL_LIST, 0, NULL, 0);
 	CHECK(omv_channel_list_decode(ch, OMV_CHANNELS_MAX, &n, h->data, h->len) == 0);
-	CHECK(n == 3);
+	CHECK(n == 4);	/* usb, stdin, stdout, stream */
 	CHECK(sh_stat(h, "script_running") == 0);
 	free(sh_read_stdout_until(h, "MPY: soft reboot\n", 2000));
 }
@@ -147,8 +149,10 @@ static bool two_soft_reboots(struct sh *h)
 	return count_events(h, OMV_CHAN_SYSTEM, OMV_EV_SOFT_REBOOT) >= 2;
 }
 
-/* EXEC while a script runs: it ends (soft reboot), the new one runs. */
-static void check_replace(struct sh *h)
+/* EXEC while a script runs, as on the firmware: the running script ends
+ * (soft reboot), and the one just uploaded is thrown away with the stdin
+ * buffer. Only STOP, the reboot, then a new upload and EXEC run it. */
+static void check_exec_while_running(struct sh *h)
 {
 	char *text;
 
@@ -157,18 +161,57 @@ static void check_replace(struct sh *h)
 	CHECK(sh_wait_event(h, OMV_CHAN_STDIN, OMV_EV_STDIN_STARTED, 2000));
 	sh_clear_events(h);
 	sh_exec(h, "print(\"second\", 2, sep='-')\n");
-	CHECK(sh_run(h, 2000, two_soft_reboots));
-	CHECK(count_events(h, OMV_CHAN_STDIN, OMV_EV_STDIN_STARTED) == 1);
-	CHECK(count_events(h, OMV_CHAN_STDIN, OMV_EV_STDIN_STOPPED) == 2);
+	CHECK(sh_wait_event(h, OMV_CHAN_SYSTEM, OMV_EV_SOFT_REBOOT, 2000));
+	/* nothing more happens: no second start, no second reboot */
+	CHECK(!sh_run(h, 300, two_soft_reboots));
+	CHECK(count_events(h, OMV_CHAN_STDIN, OMV_EV_STDIN_STARTED) == 0);
+	CHECK(count_events(h, OMV_CHAN_STDIN, OMV_EV_STDIN_STOPPED) == 1);
+	CHECK(sh_stat(h, "script_running") == 0);
 	sh_handshake(h, 4082);
-	text = sh_read_stdout_until(h, "second-2\nMPY: soft reboot\n", 2000);
-	check_text(text, "MPY: soft reboot\nsecond-2\nMPY: soft reboot\n");
+	CHECK(sh_u32(h, OMV_OP_CHANNEL_SIZE, OMV_CHAN_STDIN) == 0);
+	text = sh_read_stdout_until(h, "MPY: soft reboot\n", 2000);
+	check_text(text, "MPY: soft reboot\n");
+	/* the way that works */
+	check_text(run_to_end(h, "print(\"second\", 2, sep='-')\n"),
+		   "second-2\nMPY: soft reboot\n");
+}
+
+/* The firmware's ring: output that does not fit empties it, and only the
+ * tail of the text being written stays. */
+static void check_overflow(void)
+{
+	struct sh h;
+	const char *extra[] = { "--stdout-ring", "64", NULL };
+	char long_line[200];
+
+	sh_start(&h, extra);
+	sh_open(&h, B921600);
+	sh_handshake(&h, 4082);
+	/* 31 + 31 bytes fit; the next 11 do not: 62 bytes lost */
+	check_text(run_to_end(&h, "print('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa')\n"
+				  "print('bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb')\n"
+				  "print('cccccccccc')\n"),
+		   "cccccccccc\nMPY: soft reboot\n");
+	CHECK(sh_stat(&h, "stdout_lost") == 62);
+	/* a line longer than the ring: its last 64 bytes */
+	memset(long_line, 'x', 100);
+	snprintf(long_line + 100, sizeof long_line - 100, "END");
+	char script[256];
+	snprintf(script, sizeof script, "print('%s')\nwhile True:\n    time.sleep_ms(10)\n",
+		 long_line);
+	sh_exec(&h, script);
+	char *text = sh_read_stdout_until(&h, "END\n", 2000);
+	CHECKF(strlen(text) == 64 && !strncmp(text, long_line + 104 - 64, 60) &&
+	       !strcmp(text + 60, "END\n"), "stdout: '%s'", text);
+	free(text);
+	CHECK(sh_stat(&h, "stdout_lost") == 62 + 104 - 64);
+	sh_stop(&h);
 }
 
 int main(void)
 {
 	struct sh h;
-	const char *extra[] = { "--stdout-ring", "64", NULL };
+	const char *extra[] = { "--stdout-ring", "64", "--stdout-block", NULL };
 
 	sh_start(&h, extra);
 	sh_open(&h, B921600);
@@ -222,8 +265,9 @@ int main(void)
 
 	check_register(&h);
 	check_blocking(&h);
-	check_replace(&h);
+	check_exec_while_running(&h);
 	sh_stop(&h);
+	check_overflow();
 	puts("ok");
 	return 0;
 }

@@ -2,7 +2,10 @@
  * camsim: streaming. Frames read with LOCK/SIZE/READ/UNLOCK in many
  * fragments decode (JPEG via turbojpeg, then RGB565) to the right size,
  * carry consecutive frame numbers in their barcode, and the cam counts
- * each frame read exactly once.
+ * each frame read exactly once. A soft reboot resets the raw settings but
+ * not streaming. With the events cap off no event comes, and POLL and
+ * SIZE tell the host what waits. The hostile cam: JPEG headers that claim
+ * 8192x8192, and an event flood.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +96,158 @@ static struct frame read_frame(struct sh *h)
 	return f;
 }
 
+static bool soft_rebooted(struct sh *h)
+{
+	return sh_has_event(h, OMV_CHAN_SYSTEM, OMV_EV_SOFT_REBOOT);
+}
+
+static bool set_caps_done(struct sh *h)
+{
+	return h->done;
+}
+
+/* As the firmware: after a soft reboot, streaming stays on and raw
+ * preview is back to its defaults (JPEG). */
+static void check_soft_reboot(struct sh *h, uint32_t *last)
+{
+	CHECK(sh_stat(h, "raw") == 1 && sh_stat(h, "streaming") == 1);
+	sh_clear_events(h);
+	json_decref(sh_control(h, "soft-reboot"));
+	CHECK(sh_run(h, 2000, soft_rebooted));
+	sh_handshake(h, 4082);
+	CHECK(sh_stat(h, "raw") == 0 && sh_stat(h, "streaming") == 1);
+	for (int jpeg = 0, i = 0; jpeg < 2; i++) {
+		struct frame f = read_frame(h);
+
+		CHECK(f.number > *last && i < 3);	/* one raw frame may be ready */
+		*last = f.number;
+		if (f.hdr.pixformat == OMV_PIXFMT_JPEG) {
+			CHECK(f.hdr.width == 320 && f.hdr.height == 240);
+			jpeg++;
+		}
+	}
+}
+
+/* Poll until the bitmap has this channel's bit. */
+static bool poll_bit(struct sh *h, uint8_t chan)
+{
+	uint64_t deadline = sh_now_ms() + 3000;
+
+	while (sh_now_ms() < deadline) {
+		if (sh_u32(h, OMV_OP_CHANNEL_POLL, 0) & 1u << chan)
+			return true;
+		sh_run(h, 10, NULL);
+	}
+	return false;
+}
+
+/* The host turns events off: none comes, and POLL and SIZE still show
+ * the stdout text and the frames waiting. */
+static void check_events_off(void)
+{
+	struct sh h;
+	struct omv_caps caps = { .crc = true, .seq = true, .ack = true, .events = false,
+				 .max_payload = 4082 };
+	uint8_t arg[4];
+
+	sh_start(&h, NULL);
+	sh_open(&h, B921600);
+	CHECK(sh_sync(&h, 2000) == OMV_OK);
+	h.done = false;
+	CHECK(omv_host_set_caps(&h.host, &caps, sh_now_ms(), 2000) == 0);
+	CHECK(sh_run(&h, 3000, set_caps_done) && h.code == OMV_OK);
+	CHECK(sh_stat(&h, "event_flood") == 0);
+	sh_clear_events(&h);
+	omv_put_u32(arg, 1);
+	sh_ioctl(&h, OMV_CHAN_STREAM, OMV_IOCTL_STREAM_CTRL, arg, 4, OMV_ST_SUCCESS);
+	json_decref(sh_control(&h, "print quiet"));
+	CHECK(poll_bit(&h, OMV_CHAN_STDOUT));
+	CHECK(sh_u32(&h, OMV_OP_CHANNEL_SIZE, OMV_CHAN_STDOUT) == 6);
+	CHECK(poll_bit(&h, OMV_CHAN_STREAM));
+	struct frame f = read_frame(&h);
+	CHECK(f.hdr.pixformat == OMV_PIXFMT_JPEG && f.number >= 1);
+	CHECK(poll_bit(&h, OMV_CHAN_STREAM));	/* the next one */
+	CHECKF(h.nevents == 0, "%zu events with the events cap off", h.nevents);
+	json_t *j = sh_control(&h, "stats");
+	CHECK(json_integer_value(json_object_get(json_object_get(j, "proto_stats"),
+						 "sent_events")) == 0);
+	json_decref(j);
+	sh_stop(&h);
+}
+
+/* --hostile-jpeg: a frame of about 13 KB whose stream header and JPEG
+ * header both say 8192x8192. */
+static void check_hostile_jpeg(void)
+{
+	struct sh h;
+	const char *extra[] = { "--hostile-jpeg", NULL };
+	struct omv_frame_hdr hdr;
+	uint8_t arg[4], req[OMV_READ_REQ_SIZE];
+	int w, hh, sub, cs;
+	tjhandle tj = tjInitDecompress();
+
+	CHECK(tj);
+	sh_start(&h, extra);
+	sh_open(&h, B921600);
+	sh_handshake(&h, 4082);
+	omv_put_u32(arg, 1);
+	sh_ioctl(&h, OMV_CHAN_STREAM, OMV_IOCTL_STREAM_CTRL, arg, 4, OMV_ST_SUCCESS);
+	CHECK(lock_frame(&h));
+	uint32_t size = sh_u32(&h, OMV_OP_CHANNEL_SIZE, OMV_CHAN_STREAM);
+	CHECKF(size > 4000 && size < 20000, "%u bytes", size);
+	omv_read_req_encode(0, size, req);
+	sh_ok(&h, OMV_OP_CHANNEL_READ, OMV_CHAN_STREAM, req, sizeof req);
+	CHECK(omv_frame_hdr_decode(&hdr, h.data, h.len) == 0);
+	CHECK(hdr.width == 8192 && hdr.height == 8192 && hdr.pixformat == OMV_PIXFMT_JPEG);
+	CHECK(hdr.size == size - OMV_FRAME_HDR_SIZE);
+	CHECK(tjDecompressHeader3(tj, h.data + hdr.offset, hdr.size, &w, &hh, &sub, &cs) == 0);
+	CHECK(w == 8192 && hh == 8192);
+	sh_ok(&h, OMV_OP_CHANNEL_UNLOCK, OMV_CHAN_STREAM, NULL, 0);
+	/* switched off on the control socket: honest frames again */
+	json_decref(sh_control(&h, "set hostile-jpeg 0"));
+	for (int i = 0; i < 3; i++) {
+		struct frame f = read_frame(&h);	/* decodes, or fails the test */
+		if (f.hdr.width == 320)
+			break;
+		CHECK(i < 2);
+	}
+	tjDestroy(tj);
+	sh_stop(&h);
+}
+
+static bool flood_seen(struct sh *h)
+{
+	size_t out = 0, stream = 0;
+
+	for (size_t i = 0; i < h->nevents; i++) {
+		out += h->events[i].chan == OMV_CHAN_STDOUT;
+		stream += h->events[i].chan == OMV_CHAN_STREAM;
+	}
+	return out >= 200 && stream >= 200;
+}
+
+/* --event-flood N: NOTIFY events on stdout and stream, whatever the host
+ * does; "set event-flood 0" stops them. */
+static void check_event_flood(void)
+{
+	struct sh h;
+	const char *extra[] = { "--event-flood", "5000", NULL };
+
+	sh_start(&h, extra);
+	sh_open(&h, B921600);
+	sh_handshake(&h, 4082);
+	sh_clear_events(&h);
+	CHECKF(sh_run(&h, 5000, flood_seen), "%zu events", h.nevents);
+	/* commands still get through */
+	sh_ok(&h, OMV_OP_SYS_INFO, 0, NULL, 0);
+	json_decref(sh_control(&h, "set event-flood 0"));
+	sh_ok(&h, OMV_OP_PROTO_STATS, 0, NULL, 0);	/* behind the last of them */
+	sh_clear_events(&h);
+	sh_run(&h, 200, NULL);
+	CHECKF(h.nevents == 0, "%zu events after the flood stopped", h.nevents);
+	sh_stop(&h);
+}
+
 /* --fps 0: the next frame as soon as the last is released; LOCK's 10 ms
  * interval is then what paces the host. Also a small cam buffer. */
 static void check_fast(void)
@@ -178,12 +333,16 @@ int main(void)
 	CHECKF(sh_stat(&h, "frames_read") == count, "frames_read %lld, read %u",
 	       sh_stat(&h, "frames_read"), count);
 	CHECK(sh_stat(&h, "frames_produced") <= count + 2);
+	check_soft_reboot(&h, &last);
 
 	omv_put_u32(arg, 0);
 	sh_ioctl(&h, OMV_CHAN_STREAM, OMV_IOCTL_STREAM_CTRL, arg, 4, OMV_ST_SUCCESS);
 	CHECK(sh_stat(&h, "streaming") == 0);
 	sh_stop(&h);
 	check_fast();
+	check_events_off();
+	check_hostile_jpeg();
+	check_event_flood();
 	puts("ok");
 	return 0;
 }

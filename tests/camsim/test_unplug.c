@@ -1,5 +1,6 @@
 /*
- * camsim: unplug and replug through the control socket, SYS_RESET, and
+ * camsim: unplug and replug through the control socket, SYS_RESET (also
+ * from a host that closes the port right after writing it), and
  * --reboot-after. Each time the host sees the pty go away, the link comes
  * back pointing at a new pty (also printed on stdout) that works, with
  * the cam's state reset.
@@ -60,6 +61,27 @@ static void check_close(struct sh *h)
 	free(sh_read_stdout_until(h, "unread\n", 1000));
 }
 
+/* SYS_RESET and close at once: over USB the bytes reach the cam before
+ * the port closes, so the cam still reboots. */
+static void check_reset_then_close(struct sh *h)
+{
+	long long unplugs = sh_stat(h, "unplugs");
+	char target[128];
+	ssize_t n;
+
+	CHECK(omv_host_send_noreply(&h->host, OMV_OP_SYS_RESET, 0) == 0);
+	sh_close(h);
+	CHECKF(sh_read_line(h, h->pty, sizeof h->pty, 3000), "the cam did not reboot");
+	CHECK(sh_stat(h, "unplugs") == unplugs + 1);
+	n = readlink(h->link, target, sizeof target - 1);
+	CHECK(n > 0);
+	target[n] = '\0';
+	CHECK(!strcmp(target, h->pty));
+	sh_open(h, B921600);
+	sh_handshake(h, 4082);
+	sh_ok(h, OMV_OP_SYS_INFO, 0, NULL, 0);
+}
+
 int main(void)
 {
 	struct sh h;
@@ -87,6 +109,7 @@ int main(void)
 	CHECK(omv_host_send_noreply(&h.host, OMV_OP_SYS_RESET, 0) == 0);
 	replugged(&h);
 	CHECK(sh_stat(&h, "unplugs") == 2);
+	check_reset_then_close(&h);
 
 	j = sh_control(&h, "bogus");
 	CHECK(json_is_false(json_object_get(j, "ok")) && json_object_get(j, "error"));

@@ -337,8 +337,9 @@ static void scenario_faults(void)
 		CHECK(tu_run_until(t.base, call_done, &c[i], WAIT_MS * 2));
 		if (c[i].err == CAM_OK) {
 			/* a corrupted answer never gets through */
-			CHECK(c[i].len % 16 == 0 && c[i].len >= 48);
-			CHECK(c[i].data[16] == 2 && strcmp((char *)c[i].data + 18, "stdout") == 0);
+			CHECK(c[i].len % 16 == 0 && c[i].len >= 64);
+			CHECK(c[i].data[0] == 0 && strcmp((char *)c[i].data + 2, "usb") == 0);
+			CHECK(c[i].data[32] == 2 && strcmp((char *)c[i].data + 34, "stdout") == 0);
 			ok++;
 		}
 	}

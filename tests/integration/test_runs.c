@@ -462,7 +462,9 @@ int main(int argc, char **argv)
 {
 	const char *which = argc > 1 ? argv[1] : "";
 	const char *drop[] = { "--drop-rate", "0.02", "--seed", "7", NULL };
-	const char *big_ring[] = { "--stdout-ring", "8192", NULL };
+	/* these runs print faster than the link drains: a full ring waits
+	 * instead of losing output (the firmware's ring would lose it) */
+	const char *big_ring[] = { "--stdout-ring", "8192", "--stdout-block", NULL };
 	const char *big_history[] = { "--stdout-history", "1048576", NULL };
 	const char *small_history[] = { "--stdout-history", "8192", NULL };
 	struct h_proc sim, omvd = { 0 };

@@ -62,17 +62,29 @@ static void queue_free(struct link_queue *q)
 	memset(q, 0, sizeof(*q));
 }
 
-static void host_write(void *ctx, const uint8_t *buf, size_t len)
+/* Put a packet on the wire toward one side, unless the faults say no. */
+static void wire(struct link *l, bool to_cam, const uint8_t *buf, size_t len)
 {
-	struct link *l = ctx;
+	struct link_queue *q = to_cam ? &l->to_cam : &l->to_host;
 	struct omv_packet pkt;
 
 	link_parse(buf, len, &pkt);
-	if (l->drop && l->drop(l, true, &pkt)) {
+	if (!to_cam && l->cam_wrote)
+		l->cam_wrote(l, &pkt);
+	if (l->drop && l->drop(l, to_cam, &pkt)) {
 		l->dropped++;
 		return;
 	}
-	queue_push(&l->to_cam, buf, len);
+	queue_push(q, buf, len);
+	if (l->damage && l->damage(l, to_cam, &pkt)) {
+		l->damaged++;
+		q->items[q->head + q->count - 1].data[len - 1] ^= 0x01;
+	}
+}
+
+static void host_write(void *ctx, const uint8_t *buf, size_t len)
+{
+	wire(ctx, true, buf, len);
 }
 
 static void host_done(void *ctx, const struct omv_result *r)
@@ -95,23 +107,12 @@ static void host_event(void *ctx, uint8_t chan, uint8_t opcode, uint16_t code)
 	struct link *l = ctx;
 
 	CHECK(l->nevents < sizeof(l->events) / sizeof(l->events[0]));
-	l->events[l->nevents++] = (struct link_event){ chan, opcode, code,
-						       omv_host_deadline(&l->host) };
+	l->events[l->nevents++] = (struct link_event){ chan, opcode, code, l->host.deadline };
 }
 
 static void cam_write(void *ctx, const uint8_t *buf, size_t len)
 {
-	struct link *l = ctx;
-	struct omv_packet pkt;
-
-	link_parse(buf, len, &pkt);
-	if (l->cam_wrote)
-		l->cam_wrote(l, &pkt);
-	if (l->drop && l->drop(l, false, &pkt)) {
-		l->dropped++;
-		return;
-	}
-	queue_push(&l->to_host, buf, len);
+	wire(ctx, false, buf, len);
 }
 
 static void cam_command(void *ctx, const struct omv_packet *cmd)

@@ -16,6 +16,7 @@ struct link_queue {
 	size_t head, count, cap;
 };
 
+/* host_deadline: the host's give-up time when the event arrived. */
 struct link_event { uint8_t chan, opcode; uint16_t code; uint64_t host_deadline; };
 
 struct link {
@@ -27,10 +28,13 @@ struct link {
 	size_t piece;		/* deliver bytes in pieces of this size (0: whole) */
 	/* Return true to drop a packet put on the wire (any side). */
 	bool (*drop)(struct link *l, bool to_cam, const struct omv_packet *pkt);
+	/* Return true to damage one that is not dropped: its last byte is
+	 * flipped (the payload CRC, or the header CRC of an empty packet). */
+	bool (*damage)(struct link *l, bool to_cam, const struct omv_packet *pkt);
 	/* Called for every packet the cam puts on the wire, before delivery. */
 	void (*cam_wrote)(struct link *l, const struct omv_packet *pkt);
 	void *user;
-	uint64_t dropped;
+	uint64_t dropped, damaged;
 
 	/* last completed host command */
 	bool done;

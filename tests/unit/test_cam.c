@@ -1,9 +1,10 @@
 /*
  * Cam state machine against hand-made host packets: the NAK statuses for
  * crafted bad input (SEQUENCE, CHECKSUM, OVERFLOW, INVALID), silence on a
- * bad header, the protocol opcodes it answers itself, SET_CAPS timing, the
- * SYNC window, the retransmission schedule and give-up, events, and how a
- * new command replaces a response still going out.
+ * bad header, the protocol opcodes it answers itself, SET_CAPS limits and
+ * timing, the SYNC window, the retransmission schedule and give-up, the
+ * host's NAK as a request to send again now, events, and how input waits
+ * while a packet waits for its ACK.
  */
 #include <string.h>
 
@@ -135,32 +136,39 @@ static void test_protocol_opcodes(void)
 	ack_last(&r, 0);
 	CHECK_EQ(omv_cam_deadline(&r.c), OMV_DEADLINE_NONE);
 
-	/* SET_CAPS clips to [52, cam max] and applies only after its ACK. */
+	/* SET_CAPS outside [50, cam max] is refused; a valid one applies
+	 * only after its ACK. */
 	uint8_t payload[OMV_CAPS_SIZE];
+	const uint16_t refused[] = { 1001, OMV_MIN_PAYLOAD - 1 };
+	for (uint8_t i = 0; i < 2; i++) {
+		omv_caps_encode(&(struct omv_caps){ .crc = true, .seq = true, .ack = true,
+						    .max_payload = refused[i] }, payload);
+		CHECK_EQ(host_send(&r, 1 + i, 0, 0, OMV_OP_PROTO_SET_CAPS, payload,
+				   OMV_CAPS_SIZE, true, 0), 1);
+		expect_nak(&r, r.nout - 1, 1 + i, 0, OMV_OP_PROTO_SET_CAPS, OMV_ST_INVALID);
+		ack_last(&r, 0);
+		CHECK_EQ(r.c.caps.max_payload, 1000);
+	}
 	omv_caps_encode(&(struct omv_caps){ .crc = true, .seq = true, .ack = true,
-					    .max_payload = 9000 }, payload);
-	CHECK_EQ(host_send(&r, 1, 0, 0, OMV_OP_PROTO_SET_CAPS, payload, OMV_CAPS_SIZE, true, 0), 1);
-	expect_out(&r, r.nout - 1, 1, 0, RESP, OMV_OP_PROTO_SET_CAPS, 0);
-	CHECK_EQ(r.c.caps.max_payload, OMV_MIN_PAYLOAD);
+					    .max_payload = OMV_MIN_PAYLOAD }, payload);
+	CHECK_EQ(host_send(&r, 3, 0, 0, OMV_OP_PROTO_SET_CAPS, payload, OMV_CAPS_SIZE, true, 0), 1);
+	expect_out(&r, r.nout - 1, 3, 0, RESP, OMV_OP_PROTO_SET_CAPS, 0);
+	CHECK_EQ(r.c.caps.max_payload, 1000);
 	CHECK(r.c.caps.events);
 	ack_last(&r, 0);
-	CHECK_EQ(r.c.caps.max_payload, 1000);
-	CHECK(!r.c.caps.events);
-	CHECK_EQ(r.c.dec.max_payload, 1000);
-	omv_caps_encode(&(struct omv_caps){ .crc = true, .seq = true, .ack = true,
-					    .max_payload = 3 }, payload);
-	host_send(&r, 2, 0, 0, OMV_OP_PROTO_SET_CAPS, payload, OMV_CAPS_SIZE, true, 0);
-	ack_last(&r, 0);
 	CHECK_EQ(r.c.caps.max_payload, OMV_MIN_PAYLOAD);
+	CHECK(!r.c.caps.events);
+	CHECK_EQ(r.c.dec.max_payload, OMV_MIN_PAYLOAD);
 
-	/* PROTO_STATS reports the real counters. */
+	/* PROTO_STATS reports the real counters: every packet taken (the
+	 * three stale ACKs once the wait ended), every packet sent. */
 	struct omv_proto_stats before = r.c.stats;
-	host_send(&r, 3, 0, 0, OMV_OP_PROTO_STATS, NULL, 0, true, 0);
+	host_send(&r, 4, 0, 0, OMV_OP_PROTO_STATS, NULL, 0, true, 0);
 	CHECK_EQ(omv_stats_decode(&st, r.out[r.nout - 1] + OMV_HDR_SIZE, OMV_STATS_SIZE), 0);
 	CHECK_EQ(st.received, before.received + 1);
-	CHECK_EQ(st.received, 10);
+	CHECK_EQ(st.received, 12);
 	CHECK_EQ(st.sent, before.sent);
-	CHECK_EQ(st.sent, 3);
+	CHECK_EQ(st.sent, 4);
 	CHECK_EQ(r.commands, 0);
 	omv_cam_free(&r.c);
 }
@@ -170,7 +178,7 @@ static void test_nak_statuses(void)
 	struct rig r;
 	uint8_t pkt[OMV_PACKET_SIZE(100u)], data[100];
 
-	rig_init(&r, 1000);
+	rig_init(&r, 52);
 	memset(data, 0x42, sizeof(data));
 
 	/* SEQUENCE: answered with the command's own seq; counter stays. */
@@ -238,7 +246,7 @@ static void test_overflow_then_command(void)
 	struct rig r;
 	uint8_t two[OMV_PACKET_SIZE(60u) + OMV_HDR_SIZE], data[60];
 
-	rig_init(&r, 1000);
+	rig_init(&r, 52);
 	memset(data, 0xAA, sizeof(data));	/* sync-like bytes to scan past */
 	size_t n = omv_packet_encode(two, sizeof(two), 0, 2, 0, OMV_OP_CHANNEL_READ, data, 60, true);
 	n += omv_packet_encode(two + n, sizeof(two) - n, 1, 0, 0, OMV_OP_CHANNEL_POLL, NULL, 0, true);
@@ -246,10 +254,11 @@ static void test_overflow_then_command(void)
 	r.reply = (const uint8_t *)"\1\0\0\0";
 	r.reply_len = 4;
 	omv_cam_input(&r.c, two, n, 0);
-	/* The POLL arrived while the NAK waited for its ACK: the host gave
-	 * up on the NAK, so the POLL is answered. */
-	CHECK_EQ(r.nout, 2);
+	/* The POLL arrived while the NAK waited for its ACK: it waits too. */
+	CHECK_EQ(r.nout, 1);
 	expect_nak(&r, 0, 0, 2, OMV_OP_CHANNEL_READ, OMV_ST_OVERFLOW);
+	CHECK_EQ(r.commands, 0);
+	ack_for_next(&r, 0);
 	expect_out(&r, 1, 1, 0, RESP, OMV_OP_CHANNEL_POLL, 4);
 	CHECK_EQ(r.commands, 1);
 	ack_last(&r, 0);
@@ -262,7 +271,7 @@ static void test_fragments_and_rtx(void)
 	struct rig r;
 	uint8_t data[120];
 
-	rig_init(&r, 1000);
+	rig_init(&r, 52);
 	for (int i = 0; i < 120; i++)
 		data[i] = (uint8_t)i;
 	CHECK_EQ(host_send(&r, 0, 3, 0, OMV_OP_CHANNEL_READ, "12345678", 8, true, 100), 0);
@@ -316,6 +325,95 @@ static void test_fragments_and_rtx(void)
 	omv_cam_free(&r.c);
 }
 
+/* A host NAK for the packet awaiting its ACK: sent again at once, and it
+ * counts as one of the cam's tries. NAKs for anything else are ignored. */
+static void test_nak_retransmits(void)
+{
+	struct rig r;
+	uint8_t data[120];
+
+	rig_init(&r, 52);
+	for (int i = 0; i < 120; i++)
+		data[i] = (uint8_t)(i * 7);
+	/* Nothing waits: a NAK changes nothing. */
+	CHECK_EQ(host_send(&r, 0, 3, OMV_F_NAK, OMV_OP_CHANNEL_READ, NULL, 0, true, 0), 0);
+	CHECK_EQ(host_send(&r, 0, 3, 0, OMV_OP_CHANNEL_READ, "12345678", 8, true, 100), 0);
+	omv_cam_reply(&r.c, OMV_ST_SUCCESS, data, sizeof(data), 100);
+	expect_out(&r, 0, 0, 3, RESP | OMV_F_FRAGMENT, OMV_OP_CHANNEL_READ, 52);
+	/* Another seq, opcode or channel: ignored. */
+	CHECK_EQ(host_send(&r, 9, 3, OMV_F_NAK, OMV_OP_CHANNEL_READ, NULL, 0, true, 110), 0);
+	CHECK_EQ(host_send(&r, 0, 3, OMV_F_NAK, OMV_OP_CHANNEL_SIZE, NULL, 0, true, 110), 0);
+	CHECK_EQ(host_send(&r, 0, 2, OMV_F_NAK, OMV_OP_CHANNEL_READ, NULL, 0, true, 110), 0);
+	CHECK_EQ(r.c.stats.retransmit, 0);
+	/* The matching NAK: the same bytes again with RTX, now. */
+	CHECK_EQ(host_send(&r, 0, 3, OMV_F_NAK, OMV_OP_CHANNEL_READ, NULL, 0, true, 120), 1);
+	expect_out(&r, 1, 0, 3, RESP | OMV_F_FRAGMENT | OMV_F_RTX, OMV_OP_CHANNEL_READ, 52);
+	CHECK_EQ(omv_get_u16(r.out[1] + 8), omv_crc16(r.out[1], 8));
+	CHECK(memcmp(r.out[1] + OMV_HDR_SIZE, data, 52) == 0);
+	CHECK_EQ(r.c.stats.retransmit, 1);
+	CHECK_EQ(omv_cam_deadline(&r.c), 120 + 2 * OMV_RTX_FIRST_MS);
+	/* The next fragment after the ACK; its NAK brings it again. */
+	ack_for_next(&r, 130);
+	expect_out(&r, 2, 1, 3, RESP | OMV_F_FRAGMENT, OMV_OP_CHANNEL_READ, 52);
+	CHECK_EQ(host_send(&r, 1, 3, OMV_F_NAK, OMV_OP_CHANNEL_READ, NULL, 0, true, 140), 1);
+	expect_out(&r, 3, 1, 3, RESP | OMV_F_FRAGMENT | OMV_F_RTX, OMV_OP_CHANNEL_READ, 52);
+	CHECK(memcmp(r.out[3] + OMV_HDR_SIZE, data + 52, 52) == 0);
+	/* Three tries spent on this packet: the fourth NAK ends it all. */
+	CHECK_EQ(host_send(&r, 1, 3, OMV_F_NAK, OMV_OP_CHANNEL_READ, NULL, 0, true, 150), 1);
+	CHECK_EQ(host_send(&r, 1, 3, OMV_F_NAK, OMV_OP_CHANNEL_READ, NULL, 0, true, 160), 1);
+	CHECK_EQ(r.c.stats.retransmit, 4);
+	CHECK_EQ(r.resets, 0);
+	CHECK_EQ(host_send(&r, 1, 3, OMV_F_NAK, OMV_OP_CHANNEL_READ, NULL, 0, true, 170), 0);
+	CHECK_EQ(r.resets, 1);
+	CHECK_EQ(r.c.stats.transport, 1);
+	CHECK_EQ(r.c.seq, 0);
+	CHECK(!r.c.waiting_ack);
+	/* A NAK after the give-up is ignored, and the cam still answers. */
+	CHECK_EQ(host_send(&r, 1, 3, OMV_F_NAK, OMV_OP_CHANNEL_READ, NULL, 0, true, 180), 0);
+	r.reply_now = true;
+	r.reply = data;
+	r.reply_len = 4;
+	CHECK_EQ(host_send(&r, 0, 0, 0, OMV_OP_CHANNEL_POLL, NULL, 0, true, 190), 1);
+	expect_out(&r, r.nout - 1, 0, 0, RESP, OMV_OP_CHANNEL_POLL, 4);
+	omv_cam_free(&r.c);
+}
+
+/* While the application works on a command, input waits: a copy of the
+ * command (a host's probe) is read only after the answer went out, and is
+ * then refused (NAK SEQUENCE, under its own seq). A SYNC still gets in. */
+static void test_input_waits_for_reply(void)
+{
+	struct rig r;
+
+	rig_init(&r, 1000);
+	CHECK_EQ(host_send(&r, 0, 2, 0, OMV_OP_CHANNEL_SIZE, NULL, 0, true, 0), 0);
+	CHECK_EQ(r.commands, 1);
+	CHECK_EQ(host_send(&r, 0, 2, 0, OMV_OP_CHANNEL_SIZE, NULL, 0, true, 10), 0);
+	CHECK_EQ(r.commands, 1);
+	omv_cam_reply(&r.c, OMV_ST_SUCCESS, "\4\0\0\0", 4, 20);
+	CHECK_EQ(r.nout, 1);
+	expect_out(&r, 0, 0, 2, RESP, OMV_OP_CHANNEL_SIZE, 4);
+	/* the ACK ends the wait; then the copy is read, and refused */
+	CHECK_EQ(host_send(&r, 0, 2, OMV_F_ACK, OMV_OP_CHANNEL_SIZE, NULL, 0, true, 30), 1);
+	expect_nak(&r, 1, 0, 2, OMV_OP_CHANNEL_SIZE, OMV_ST_SEQUENCE);
+	CHECK_EQ(r.commands, 1);
+	CHECK_EQ(r.c.seq, 1);
+	ack_last(&r, 30);
+
+	/* never answered: a SYNC gets through, and what waited is gone */
+	CHECK_EQ(host_send(&r, 1, 2, 0, OMV_OP_CHANNEL_SIZE, NULL, 0, true, 40), 0);
+	CHECK_EQ(host_send(&r, 2, 0, 0, OMV_OP_CHANNEL_POLL, NULL, 0, true, 40), 0);
+	CHECK_EQ(r.commands, 2);
+	CHECK(r.c.held_len > 0);
+	CHECK_EQ(host_send(&r, 0, 0, 0, OMV_OP_PROTO_SYNC, NULL, 0, true, 50), 1);
+	expect_out(&r, r.nout - 1, 0, 0, RESP, OMV_OP_PROTO_SYNC, 0);
+	CHECK_EQ(r.c.held_len, 0);
+	omv_cam_reply(&r.c, OMV_ST_SUCCESS, "\4\0\0\0", 4, 60);	/* too late: ignored */
+	ack_last(&r, 60);
+	CHECK_EQ(r.commands, 2);
+	omv_cam_free(&r.c);
+}
+
 static void test_sync_window(void)
 {
 	struct rig r;
@@ -357,7 +455,7 @@ static void test_sync_window(void)
 	omv_cam_input(&r.c, sync, sizeof(sync), 0);
 	CHECK_EQ(r.resets, 2);
 	CHECK(r.c.caps.crc);
-	CHECK_EQ(r.c.caps.max_payload, OMV_MIN_PAYLOAD);
+	CHECK_EQ(r.c.caps.max_payload, 1000);	/* the cam's own, as after power-up */
 	expect_out(&r, r.nout - 1, 0, 0, RESP, OMV_OP_PROTO_SYNC, 0);
 	CHECK_EQ(omv_get_u16(r.out[r.nout - 1] + 8), omv_crc16(r.out[r.nout - 1], 8));
 	ack_last(&r, 0);
@@ -410,10 +508,14 @@ static void test_events(void)
 	/* Events from the host are ignored. */
 	CHECK_EQ(host_send(&r, 9, 2, OMV_F_EVENT, OMV_OP_CHANNEL_EVENT, NULL, 0, true, 0), 0);
 
-	/* A new command while the response waits: old one dropped. */
-	host_send(&r, 1, 0, 0, OMV_OP_CHANNEL_POLL, NULL, 0, true, 0);
+	/* A command while the response waits for its ACK waits too, unread;
+	 * the ACK lets it in. */
+	CHECK_EQ(host_send(&r, 1, 0, 0, OMV_OP_CHANNEL_POLL, NULL, 0, true, 0), 0);
+	CHECK_EQ(r.commands, 1);
+	CHECK(r.c.waiting_ack);
+	CHECK_EQ(host_send(&r, 0, 3, OMV_F_ACK, OMV_OP_CHANNEL_READ, NULL, 0, true, 0), 0);
 	CHECK_EQ(r.commands, 2);
-	CHECK(!r.c.waiting_ack);
+	CHECK_EQ(r.last_cmd.opcode, OMV_OP_CHANNEL_POLL);
 	omv_cam_reply(&r.c, OMV_ST_SUCCESS, "\0\0\0\0", 4, 0);
 	expect_out(&r, r.nout - 1, 1, 0, RESP, OMV_OP_CHANNEL_POLL, 4);
 	ack_last(&r, 0);
@@ -444,6 +546,8 @@ int main(void)
 	test_nak_statuses();
 	test_overflow_then_command();
 	test_fragments_and_rtx();
+	test_nak_retransmits();
+	test_input_waits_for_reply();
 	test_sync_window();
 	test_events();
 	printf("cam: ok\n");

@@ -258,7 +258,7 @@ static void test_set_caps_switch(void)
 	CHECK_EQ(omv_host_command(&l.host, OMV_OP_CHANNEL_WRITE, 1, req, 101, l.now, 1000,
 				  NULL, 0), -1);
 
-	/* Back to CRCs, a max payload the cam must clip, ack and seq off. */
+	/* Back to CRCs, another max payload, ack and seq off. */
 	l.drop = NULL;
 	caps = (struct omv_caps){ .crc = true, .seq = false, .ack = false, .events = true,
 				  .max_payload = 1999 };
@@ -277,13 +277,14 @@ static void test_set_caps_switch(void)
 	CHECK_EQ(l.host.stats.sent, host_sent + 1);
 	CHECK(memcmp(l.data, l.chan_data + 5, 4000) == 0);
 
-	/* SYNC restores defaults on both sides. */
+	/* SYNC restores defaults on both sides: the cam's own max payload,
+	 * and a stock cam's on the host, which cannot know better yet. */
 	l.drop = NULL;
 	CHECK_EQ(link_sync(&l), OMV_OK);
 	link_pump(&l);
 	CHECK(l.cam.caps.ack && l.cam.caps.seq && l.cam.caps.crc);
-	CHECK_EQ(l.cam.caps.max_payload, OMV_MIN_PAYLOAD);
-	CHECK_EQ(l.host.caps.max_payload, OMV_MIN_PAYLOAD);
+	CHECK_EQ(l.cam.caps.max_payload, 2000);
+	CHECK_EQ(l.host.caps.max_payload, OMV_CAM_PAYLOAD);
 	CHECK_EQ(link_read(&l, 0, 300, 1000), OMV_OK);
 	CHECK(memcmp(l.data, l.chan_data, 300) == 0);
 	link_free(&l);

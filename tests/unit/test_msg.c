@@ -31,7 +31,8 @@ static void test_caps(void)
 
 	CHECK(omv_caps_default.crc && omv_caps_default.seq && omv_caps_default.ack &&
 	      omv_caps_default.events);
-	CHECK_EQ(omv_caps_default.max_payload, 52);
+	CHECK_EQ(omv_caps_default.max_payload, 4082);	/* a stock cam after SYNC */
+	CHECK_EQ(OMV_MIN_PAYLOAD, 50);
 }
 
 static void test_version(void)
