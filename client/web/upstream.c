@@ -126,7 +126,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	struct upstream *up = arg;
 
 	if (omv_client_process(up->c) < 0) {
-		char why[300];
+		char why[sizeof up->last_error];
 
 		snprintf(why, sizeof why, "lost omvd: %s", omv_client_error_message(up->c));
 		web_log("%s", why);
