@@ -222,12 +222,27 @@ static int test_notify(void)
 	return 0;
 }
 
-/* The activation socket exists once systemd-socket-activate listens. */
+/* A datagram socket receives once it is bound to its path. */
 static bool path_exists(void *arg)
 {
 	struct stat sb;
 
 	return stat(arg, &sb) == 0;
+}
+
+/* systemd-socket-activate binds the path before it listens: the socket
+ * is ready once a connection is accepted into its backlog. */
+struct activated {
+	const char *path;
+	struct h_conn *c;
+};
+
+static bool accepts(void *arg)
+{
+	struct activated *a = arg;
+
+	a->c = h_connect(a->path);
+	return a->c != NULL;
 }
 
 /* Arguments for systemd-socket-activate -l PATH [-d] omvd ..., forwarding
@@ -267,6 +282,7 @@ static int test_activation(void)
 {
 	char listen[256], sock[256], port[256];
 	struct h_proc cam, omvd;
+	struct activated act;
 	struct notified n;
 	struct h_conn *c;
 	struct stat sb;
@@ -287,12 +303,11 @@ static int test_activation(void)
 	CHECK(setenv("NOTIFY_SOCKET", h_path("notify"), 1) == 0);
 	omvd = spawn_activated(listen, false, port, sock);
 	unsetenv("NOTIFY_SOCKET");
-	CHECKF(h_wait_until(path_exists, listen, 5000), "%s never appeared", listen);
-
 	/* Before omvd runs: only the backlog of the activator's socket. */
+	act.path = listen;
+	CHECKF(h_wait_until(accepts, &act, 5000), "%s never accepted a connection", listen);
+	c = act.c;
 	CHECK(!notify_next(&n, 0));
-	c = h_connect(listen);
-	CHECKF(c != NULL, "cannot connect to %s", listen);
 	res = h_call(c, "is_connected", NULL);
 	CHECKF(json_object_get(res, "result") != NULL, "is_connected failed");
 	json_decref(res);
