@@ -183,8 +183,27 @@ static bool is_repeat(const struct camera *c, const uint8_t *data, size_t len)
 	       memcmp(c->latest->data, data, len) == 0;
 }
 
+/* Frames per second over the last CAM_FPS_FRAMES frames, this one
+ * included; a pause in the stream starts the measure over. */
+static double note_frame_time(struct camera *c, uint64_t now_us)
+{
+	unsigned n;
+	uint64_t oldest;
+
+	if (c->frame_us_count > 0 &&
+	    now_us - c->frame_us[(c->frame_us_count - 1) % CAM_FPS_FRAMES] > CAM_FPS_GAP_US)
+		c->frame_us_count = 0;
+	c->frame_us[c->frame_us_count++ % CAM_FPS_FRAMES] = now_us;
+	n = c->frame_us_count < CAM_FPS_FRAMES ? c->frame_us_count : CAM_FPS_FRAMES;
+	oldest = c->frame_us[(c->frame_us_count - n) % CAM_FPS_FRAMES];
+	c->fps = n >= 2 && now_us > oldest ? (double)(n - 1) * 1e6 / (double)(now_us - oldest) : 0;
+	return c->fps;
+}
+
 static void deliver_frame(struct camera *c, uint8_t *data, size_t len)
 {
+	/* The last byte came in the read that completed this answer. */
+	int64_t timestamp_us = clock_realtime_us();
 	struct frame *f;
 
 	if (is_repeat(c, data, len)) {
@@ -192,7 +211,8 @@ static void deliver_frame(struct camera *c, uint8_t *data, size_t len)
 		return;
 	}
 	c->release_unconfirmed = true;
-	f = frame_new(data, len, c->counters.frames_fetched + 1, cam_now());
+	f = frame_new(data, len, c->counters.frames_fetched + 1, timestamp_us,
+		      note_frame_time(c, cam_now_us()));
 	if (f == NULL) {
 		log_warn("cam %s: dropped a stream read of %zu bytes with a bad frame header",
 			 c->port, len);

@@ -51,6 +51,10 @@ enum {
  * cam repeats its stdout NOTIFY otherwise. */
 #define CAM_POLL_STREAM_MS 5
 #define CAM_POLL_IDLE_MS 50
+/* The frame rate is measured over this many frames; a longer gap
+ * between two frames starts it over (and reads as 0 in status). */
+#define CAM_FPS_FRAMES 16
+#define CAM_FPS_GAP_US 1000000
 
 struct cam_req;
 
@@ -211,6 +215,9 @@ struct camera {
 	uint64_t exec_run;	/* the run that exec's EXEC began */
 	struct frame *latest;
 	bool release_unconfirmed;	/* latest's UNLOCK not answered yet */
+	uint64_t frame_us[CAM_FPS_FRAMES];	/* when the last frames came */
+	unsigned frame_us_count;
+	double fps;			/* measured at the last frame */
 	struct stdout_log *log;
 
 	struct cam_event evq[CAM_EVQ_SIZE];

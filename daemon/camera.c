@@ -805,6 +805,14 @@ void camera_shared_state(const struct camera *c, struct camera_shared *out)
 	*out = c->shared;
 }
 
+double camera_fps(const struct camera *c)
+{
+	if (c->frame_us_count == 0 ||
+	    cam_now_us() - c->frame_us[(c->frame_us_count - 1) % CAM_FPS_FRAMES] > CAM_FPS_GAP_US)
+		return 0;
+	return c->fps;
+}
+
 struct frame *camera_latest_frame(struct camera *c)
 {
 	return c->latest;

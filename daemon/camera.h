@@ -207,6 +207,8 @@ void camera_boot(struct cam_owner *o, cam_done_fn done, void *arg);
  * goes. Frames are fetched while any owner has such a wish. */
 void camera_want_frames(struct cam_owner *o, bool want);
 
+/* Frames per second fetched lately; 0 when the stream paused. */
+double camera_fps(const struct camera *c);
 /* Newest frame held, or NULL; borrowed (frame_ref() to keep it). */
 struct frame *camera_latest_frame(struct camera *c);
 /* The stdout history every stdout byte goes into. */

@@ -1,22 +1,37 @@
 /*
- * Frames from the stream channel: header validation, reference counting,
- * and conversion to RGB888 on first request (then cached on the frame).
- *
- * RGB565 is little-endian; 5- and 6-bit channels are widened to 8 bits by
- * bit replication (r8 = r5 << 3 | r5 >> 2, g8 = g6 << 2 | g6 >> 4), so
- * full scale maps to 255 and black to 0. GRAYSCALE gives r = g = b.
- * JPEG goes through turbojpeg (2.x API) with one decompressor per process.
+ * Frames: header validation, atomic reference counting, and the images of
+ * each encoding, made once under the frame's lock and published with a
+ * release store so that any thread may read them without the lock.
  */
 #include "frame.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <turbojpeg.h>
+#include <unistd.h>
 
-/* Largest image we agree to decode: bounds the RGB buffer at 192 MiB. */
-#define FRAME_DECODE_MAX_DIM 8192
+#include "frame_codec.h"
+#include "frame_shm.h"
 
-struct frame *frame_new(uint8_t *data, size_t len, uint64_t number, uint64_t now)
+#define MADE_IMAGE(e) (1u << (e))
+#define MADE_SHM(e) (1u << (8 + (e)))
+
+static const char *const encoding_names[FRAME_ENC_COUNT] = { "none", "jpeg", "rgb888", "native" };
+
+const char *frame_encoding_name(enum frame_encoding enc)
+{
+	return enc < FRAME_ENC_COUNT ? encoding_names[enc] : "none";
+}
+
+int frame_encoding_from_name(const char *name)
+{
+	for (int e = 0; e < FRAME_ENC_COUNT; e++)
+		if (strcmp(name, encoding_names[e]) == 0)
+			return e;
+	return -1;
+}
+
+struct frame *frame_new(uint8_t *data, size_t len, uint64_t number, int64_t timestamp_us,
+			double fps)
 {
 	struct frame *f;
 	struct omv_frame_hdr hdr;
@@ -26,126 +41,143 @@ struct frame *frame_new(uint8_t *data, size_t len, uint64_t number, uint64_t now
 		return NULL;
 	}
 	f = calloc(1, sizeof *f);
-	if (f == NULL) {
+	if (f == NULL || pthread_mutex_init(&f->make_lock, NULL) != 0) {
+		free(f);
 		free(data);
 		return NULL;
 	}
-	f->refs = 1;
+	atomic_init(&f->refs, 1);
+	atomic_init(&f->made, 0);
 	f->number = number;
-	f->time_ms = now;
+	f->timestamp_us = timestamp_us;
+	f->fps = fps;
 	f->hdr = hdr;
 	f->data = data;
 	f->len = len;
+	for (int e = 0; e < FRAME_ENC_COUNT; e++)
+		f->img[e].shm_fd = -1;
 	return f;
 }
 
 struct frame *frame_ref(struct frame *f)
 {
-	f->refs++;
+	atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
 	return f;
 }
 
 void frame_unref(struct frame *f)
 {
-	if (f == NULL || --f->refs > 0)
+	if (f == NULL || atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	for (int e = 0; e < FRAME_ENC_COUNT; e++) {
+		free(f->img[e].owned);
+		if (f->img[e].shm_fd >= 0)
+			close(f->img[e].shm_fd);
+	}
+	pthread_mutex_destroy(&f->make_lock);
 	free(f->data);
-	free(f->rgb);
 	free(f);
 }
 
-const uint8_t *frame_native(const struct frame *f, size_t *len)
+static bool made(struct frame *f, unsigned bit)
+{
+	return atomic_load_explicit(&f->made, memory_order_acquire) & bit;
+}
+
+static void publish(struct frame *f, unsigned bit)
+{
+	atomic_fetch_or_explicit(&f->made, bit, memory_order_release);
+}
+
+/* The cam's pixels, after the stream header. */
+static const uint8_t *native(const struct frame *f, size_t *len)
 {
 	*len = omv_frame_pixel_bytes(&f->hdr);
 	return f->data + f->hdr.offset;
 }
 
-static tjhandle decompressor(void)
+/* Called with make_lock held. */
+static void make_image(struct frame *f, enum frame_encoding enc, struct frame_codec *codec)
 {
-	static tjhandle handle;
+	struct frame_image *img = &f->img[enc];
+	const struct frame_image *rgb;
+	const uint8_t *pix;
+	size_t pix_len;
 
-	if (handle == NULL)
-		handle = tjInitDecompress();
-	return handle;
+	pix = native(f, &pix_len);
+	switch (enc) {
+	case FRAME_ENC_NATIVE:
+		img->data = pix;
+		img->len = pix_len;
+		break;
+	case FRAME_ENC_RGB888:
+		img->owned = frame_codec_rgb888(codec, &f->hdr, pix, pix_len, &img->len);
+		img->data = img->owned;
+		break;
+	case FRAME_ENC_JPEG:
+		if (frame_is_jpeg(f)) {
+			img->data = pix;
+			img->len = pix_len;
+		} else if (f->hdr.pixformat == OMV_PIXFMT_GRAYSCALE) {
+			img->owned = frame_codec_jpeg(codec, pix, f->hdr.width, f->hdr.height, true,
+						      &img->len);
+			img->data = img->owned;
+		} else if (!(f->hdr.pixformat & OMV_PIXFMT_COMPRESSED)) {
+			/* The same RGB888 an rgb888 client gets: made once. */
+			rgb = &f->img[FRAME_ENC_RGB888];
+			if (!made(f, MADE_IMAGE(FRAME_ENC_RGB888))) {
+				make_image(f, FRAME_ENC_RGB888, codec);
+				publish(f, MADE_IMAGE(FRAME_ENC_RGB888));
+			}
+			if (rgb->data != NULL)
+				img->owned = frame_codec_jpeg(codec, rgb->data, f->hdr.width,
+							      f->hdr.height, false, &img->len);
+			img->data = img->owned;
+		}
+		break;
+	default:
+		break;
+	}
+	if (img->data == NULL)
+		img->len = 0;
 }
 
-static uint8_t *decode_jpeg(const struct frame *f, size_t *out_len)
+const struct frame_image *frame_image(struct frame *f, enum frame_encoding enc,
+				      struct frame_codec *codec)
 {
-	tjhandle tj = decompressor();
-	const uint8_t *src = f->data + f->hdr.offset;
-	unsigned long src_len = f->hdr.size;
-	int w, h, subsamp, colorspace;
-	uint8_t *rgb;
-
-	if (tj == NULL || f->hdr.offset > f->len || src_len > f->len - f->hdr.offset)
+	if (enc <= FRAME_ENC_NONE || enc >= FRAME_ENC_COUNT)
 		return NULL;
-	if (tjDecompressHeader3(tj, src, src_len, &w, &h, &subsamp, &colorspace) < 0)
-		return NULL;
-	/* Check before allocating: the header is the cam's word, the JPEG
-	 * is another, and neither may make us allocate without bound. */
-	if (w <= 0 || h <= 0 || w > FRAME_DECODE_MAX_DIM || h > FRAME_DECODE_MAX_DIM ||
-	    (uint32_t)w != f->hdr.width || (uint32_t)h != f->hdr.height)
-		return NULL;
-	*out_len = (size_t)w * (size_t)h * 3;
-	rgb = malloc(*out_len);
-	if (rgb == NULL)
-		return NULL;
-	if (tjDecompress2(tj, src, src_len, rgb, w, 0, h, TJPF_RGB, 0) < 0 &&
-	    tjGetErrorCode(tj) != TJERR_WARNING) {
-		free(rgb);
-		return NULL;
+	if (made(f, MADE_IMAGE(enc)))
+		return &f->img[enc];
+	pthread_mutex_lock(&f->make_lock);
+	if (!made(f, MADE_IMAGE(enc))) {
+		make_image(f, enc, codec);
+		publish(f, MADE_IMAGE(enc));
 	}
-	return rgb;
+	pthread_mutex_unlock(&f->make_lock);
+	return &f->img[enc];
 }
 
-static uint8_t *convert_raw(const struct frame *f, size_t *out_len)
+const struct frame_image *frame_image_ready(struct frame *f, enum frame_encoding enc)
 {
-	size_t pixels = (size_t)f->hdr.width * f->hdr.height;
-	const uint8_t *src = f->data + f->hdr.offset;
-	uint8_t *rgb, *d;
-
-	if (f->hdr.width > FRAME_DECODE_MAX_DIM || f->hdr.height > FRAME_DECODE_MAX_DIM)
+	if (enc <= FRAME_ENC_NONE || enc >= FRAME_ENC_COUNT || !made(f, MADE_IMAGE(enc)))
 		return NULL;
-	if (f->hdr.pixformat != OMV_PIXFMT_RGB565 && f->hdr.pixformat != OMV_PIXFMT_GRAYSCALE)
-		return NULL;
-	/* The header's bytes-per-pixel is the cam's claim; the format says
-	 * how many we will touch. */
-	if (f->len - f->hdr.offset < pixels * (f->hdr.pixformat == OMV_PIXFMT_RGB565 ? 2 : 1))
-		return NULL;
-	*out_len = pixels * 3;
-	rgb = malloc(*out_len);
-	if (rgb == NULL)
-		return NULL;
-	d = rgb;
-	if (f->hdr.pixformat == OMV_PIXFMT_GRAYSCALE) {
-		for (size_t i = 0; i < pixels; i++, d += 3)
-			d[0] = d[1] = d[2] = src[i];
-		return rgb;
-	}
-	for (size_t i = 0; i < pixels; i++, d += 3) {
-		unsigned v = (unsigned)src[2 * i] | (unsigned)src[2 * i + 1] << 8;
-		unsigned r = v >> 11, g = (v >> 5) & 0x3F, b = v & 0x1F;
-
-		d[0] = (uint8_t)(r << 3 | r >> 2);
-		d[1] = (uint8_t)(g << 2 | g >> 4);
-		d[2] = (uint8_t)(b << 3 | b >> 2);
-	}
-	return rgb;
+	return &f->img[enc];
 }
 
-const uint8_t *frame_rgb888(struct frame *f, size_t *len)
+int frame_shm(struct frame *f, enum frame_encoding enc, struct frame_codec *codec)
 {
-	if (f->rgb == NULL) {
-		size_t n = 0;
+	const struct frame_image *img = frame_image(f, enc, codec);
 
-		if (f->hdr.pixformat == OMV_PIXFMT_JPEG)
-			f->rgb = decode_jpeg(f, &n);
-		else if (!(f->hdr.pixformat & OMV_PIXFMT_COMPRESSED))
-			f->rgb = convert_raw(f, &n);
-		if (f->rgb == NULL)
-			return NULL;
-		f->rgb_len = n;
+	if (img == NULL || img->data == NULL)
+		return -1;
+	if (made(f, MADE_SHM(enc)))
+		return img->shm_fd;
+	pthread_mutex_lock(&f->make_lock);
+	if (!made(f, MADE_SHM(enc))) {
+		f->img[enc].shm_fd = frame_shm_make(img->data, img->len);
+		publish(f, MADE_SHM(enc));
 	}
-	*len = f->rgb_len;
-	return f->rgb;
+	pthread_mutex_unlock(&f->make_lock);
+	return img->shm_fd;
 }

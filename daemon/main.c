@@ -53,6 +53,8 @@ static void usage(FILE *f)
 		"      --output-budget BYTES  output of all clients (default 67108864)\n"
 		"      --max-clients N      clients at once (default 1024)\n"
 		"      --stdout-history BYTES  stdout kept for polling clients\n"
+		"      --frame-workers N    threads preparing frames (default: one per CPU, up to 4)\n"
+		"      --max-frame-pixels N  largest frame decoded (default 8388608)\n"
 		"  -v, --verbose            more log lines (repeatable)\n"
 		"  -q, --quiet              fewer log lines\n"
 		"  -h, --help               this text\n"
@@ -63,7 +65,8 @@ enum {
 	OPT_CRC = 256, OPT_NO_CRC, OPT_SEQ, OPT_NO_SEQ, OPT_ACK, OPT_NO_ACK, OPT_EVENTS,
 	OPT_NO_EVENTS, OPT_MAX_RETRY, OPT_MAX_PAYLOAD, OPT_DROP_RATE, OPT_SEED,
 	OPT_MAX_REQUEST, OPT_MAX_CLIENTS, OPT_STDOUT_HISTORY, OPT_INPUT_BUDGET,
-	OPT_CLIENT_OUTPUT, OPT_MAX_OUTPUT, OPT_OUTPUT_BUDGET,
+	OPT_CLIENT_OUTPUT, OPT_MAX_OUTPUT, OPT_OUTPUT_BUDGET, OPT_FRAME_WORKERS,
+	OPT_MAX_FRAME_PIXELS,
 };
 
 static const struct option long_options[] = {
@@ -90,6 +93,8 @@ static const struct option long_options[] = {
 	{ "output-budget", required_argument, NULL, OPT_OUTPUT_BUDGET },
 	{ "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
 	{ "stdout-history", required_argument, NULL, OPT_STDOUT_HISTORY },
+	{ "frame-workers", required_argument, NULL, OPT_FRAME_WORKERS },
+	{ "max-frame-pixels", required_argument, NULL, OPT_MAX_FRAME_PIXELS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -176,6 +181,12 @@ static void parse_options(int argc, char **argv, struct camera_options *co,
 			break;
 		case OPT_STDOUT_HISTORY:
 			co->stdout_history = parse_uint("stdout-history", optarg, 1024, 1u << 30);
+			break;
+		case OPT_FRAME_WORKERS:
+			so->frame_workers = (unsigned)parse_uint("frame-workers", optarg, 1, 64);
+			break;
+		case OPT_MAX_FRAME_PIXELS:
+			so->max_frame_pixels = parse_uint("max-frame-pixels", optarg, 1, 1u << 28);
 			break;
 		case 'v': *log_level = *log_level < LOG_LVL_DEBUG ? *log_level + 1 : LOG_LVL_DEBUG; break;
 		case 'q': *log_level = *log_level > LOG_LVL_ERR ? *log_level - 1 : LOG_LVL_ERR; break;

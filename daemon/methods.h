@@ -88,9 +88,6 @@ const char *channel_name(struct camera *cam, uint8_t chan);
 json_t *event_json(struct camera *cam, uint8_t chan, uint16_t code);
 /* The shared-state object of status and of the state topic. */
 json_t *shared_state_json(const struct camera_shared *sh);
-/* The frame object: metadata, plus encoding and data unless NONE.
- * NULL, with code and msg set, when that encoding is not possible. */
-json_t *frame_json(struct frame *f, enum frame_encoding enc, int *code, const char **msg);
 /* The 'frame_format' parameter (subscribe). */
 int param_frame_format(struct rpc_call *call, json_t *params, const char *dflt, bool none_ok,
 		       enum frame_encoding *out);

@@ -52,7 +52,7 @@ static void m_status(struct rpc_call *call, json_t *params)
 			     "frames_fetched", (json_int_t)cnt.frames_fetched,
 			     "stdout_bytes", (json_int_t)cnt.stdout_bytes,
 			     "connected_ms", (json_int_t)cnt.connected_ms);
-	call_result(call, json_pack("{s:s, s:s?, s:s?, s:s?, s:o, s:I, s:o, s:o, s:i}",
+	call_result(call, json_pack("{s:s, s:s?, s:s?, s:s?, s:o, s:I, s:f, s:o, s:o, s:i}",
 				    "link", link_state_name(cam ? camera_state(cam) : LINK_CLOSED),
 				    "reason", cam ? camera_reason(cam) : NULL,
 				    "port", cam ? camera_port(cam) : NULL,
@@ -60,6 +60,7 @@ static void m_status(struct rpc_call *call, json_t *params)
 				    "caps", caps_json(cam && camera_state(cam) == LINK_READY
 						      ? camera_caps(cam) : NULL),
 				    "uptime_ms", (json_int_t)(clock_now_ms() - s->started_ms),
+				    "fps", cam ? camera_fps(cam) : 0.0,
 				    "counters", counters, "shared", shared_state_json(&sh),
 				    "clients", s->nclients));
 }

@@ -288,6 +288,8 @@ static struct reply_slot *slot_new(struct rpc_client *c, size_t count, bool batc
 		free(slot);
 		return NULL;
 	}
+	for (size_t i = 0; i < count; i++)
+		slot->replies[i].fd = -1;
 	slot->count = count;
 	slot->batch = batch;
 	TAILQ_INSERT_TAIL(&c->slots, slot, link);
@@ -298,12 +300,29 @@ static void slot_free(struct rpc_client *c, struct reply_slot *slot)
 {
 	size_t before = client_private(c);
 
-	for (size_t i = 0; i < slot->count; i++)
+	for (size_t i = 0; i < slot->count; i++) {
 		free(slot->replies[i].data);
+		if (slot->replies[i].fd >= 0)
+			close(slot->replies[i].fd);
+	}
 	c->slot_bytes -= slot->bytes;
 	free(slot->replies);
 	free(slot);
 	account(c, before);
+}
+
+/* Reply i of the slot, serialised (line taken); fd (taken) goes with it. */
+static void slot_put(struct rpc_client *c, struct reply_slot *slot, size_t i, char *line,
+		     size_t len, int fd)
+{
+	size_t before = client_private(c);
+
+	slot->replies[i].data = line;
+	slot->replies[i].len = len;
+	slot->replies[i].fd = fd;
+	slot->bytes += len;
+	c->slot_bytes += len;
+	output_queued(c, before);
 }
 
 /*
@@ -313,7 +332,7 @@ static void slot_free(struct rpc_client *c, struct reply_slot *slot)
  */
 static void slot_set(struct rpc_client *c, struct reply_slot *slot, size_t i, json_t *reply)
 {
-	size_t before = client_private(c), len = 0, max = c->server->opt.max_response;
+	size_t len = 0, max = c->server->opt.max_response;
 	char *line;
 	json_t *err;
 
@@ -334,13 +353,36 @@ static void slot_set(struct rpc_client *c, struct reply_slot *slot, size_t i, js
 		json_decref(err);
 	}
 	json_decref(reply);
-	if (line == NULL)
+	if (line != NULL)
+		slot_put(c, slot, i, line, len, -1);
+}
+
+/* A small reply with a descriptor on its first byte (shared memory). */
+static void send_owned_fd(struct rpc_client *c, char *data, size_t len, int fd)
+{
+	struct shared_line *l = shared_line_alloc(len);
+
+	if (l == NULL) {
+		free(data);
+		close(fd);
+		rpc_client_close(c, "out of memory");
 		return;
-	slot->replies[i].data = line;
-	slot->replies[i].len = len;
-	slot->bytes += len;
-	c->slot_bytes += len;
-	output_queued(c, before);
+	}
+	memcpy(l->data, data, len);
+	free(data);
+	send_line(c, l, fd);
+	shared_line_unref(l);
+}
+
+/* Reply text r (len: without its newline in a batch) to the output. */
+static void send_reply(struct rpc_client *c, struct reply_text *r, size_t len)
+{
+	if (r->fd >= 0)
+		send_owned_fd(c, r->data, len, r->fd);
+	else
+		send_owned(c, r->data, len);
+	r->data = NULL;
+	r->fd = -1;
 }
 
 static void slot_send(struct rpc_client *c, struct reply_slot *slot)
@@ -353,10 +395,8 @@ static void slot_send(struct rpc_client *c, struct reply_slot *slot)
 	slot->bytes = 0;
 	account(c, before);
 	if (!slot->batch) {
-		if (slot->replies[0].data != NULL) {
-			send_owned(c, slot->replies[0].data, slot->replies[0].len);
-			slot->replies[0].data = NULL;
-		}
+		if (slot->replies[0].data != NULL)
+			send_reply(c, &slot->replies[0], slot->replies[0].len);
 		return;
 	}
 	/* A batch answers with one array of the non-notification replies. */
@@ -365,8 +405,7 @@ static void slot_send(struct rpc_client *c, struct reply_slot *slot)
 		if (r->data == NULL)
 			continue;
 		send_copy(c, first ? "[" : ",", 1);
-		send_owned(c, r->data, r->len - 1);	/* without its newline */
-		r->data = NULL;
+		send_reply(c, r, r->len - 1);	/* without its newline */
 		first = false;
 	}
 	if (!first)
@@ -427,6 +466,32 @@ void call_result(struct rpc_call *call, json_t *result)
 		return;
 	}
 	call_finish(call, rpc_result(call->id, result));
+}
+
+void call_reply_line(struct rpc_call *call, char *line, size_t len, int fd)
+{
+	struct rpc_client *c = call->client;
+	struct reply_slot *slot = call->slot;
+	int dup = -1;
+
+	if (call->id == NULL || c->closing) {
+		free(line);
+		call_finish(call, NULL);
+		return;
+	}
+	if (slot->bytes + len > c->server->opt.max_response) {
+		free(line);
+		call_error(call, RPC_RESPONSE_TOO_LARGE, "response too large", NULL);
+		return;
+	}
+	if (fd >= 0 && (dup = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+		free(line);
+		call_errorf(call, RPC_INTERNAL_ERROR, "cannot pass a descriptor: %s",
+			    strerror(errno));
+		return;
+	}
+	slot_put(c, slot, call->index, line, len, dup);
+	call_finish(call, NULL);
 }
 
 void call_error(struct rpc_call *call, int code, const char *message, json_t *data)
@@ -876,6 +941,8 @@ void rpc_client_free(struct rpc_client *c)
 		camera_owner_free(c->owner);
 	while ((call = TAILQ_FIRST(&c->calls)) != NULL) {
 		TAILQ_REMOVE(&c->calls, call, link);
+		if (call->on_cancel != NULL)
+			call->on_cancel(call);
 		call_free(call);
 	}
 	rpc_message_clear(&c->batch);

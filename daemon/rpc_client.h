@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "camera.h"
+#include "frame.h"
 #include "rpc.h"
 #include "rpc_outq.h"
 
@@ -29,19 +30,12 @@ enum client_topic {
 	TOPIC_STATE = 1u << 4,
 };
 
-enum frame_encoding {
-	FRAME_ENC_NONE,
-	FRAME_ENC_JPEG,
-	FRAME_ENC_RGB888,
-	FRAME_ENC_NATIVE,
-	FRAME_ENC_COUNT,
-};
-
 /* A reply serialised as soon as it is made (a JSON tree of a large
  * reply costs many times its text). */
 struct reply_text {
 	char *data;		/* with its newline; NULL: nothing to send */
 	size_t len;
+	int fd;			/* passed with its first byte; -1: none */
 };
 
 /* The replies of one request line (a request or a batch), in order. */
@@ -62,6 +56,10 @@ struct rpc_call {
 	size_t index;
 	json_t *id;		/* NULL for a notification */
 	const char *method;	/* static name from the method table */
+	/* Called when the client goes away while the call still runs (its
+	 * completion must then never come); NULL: nothing to undo. */
+	void (*on_cancel)(struct rpc_call *call);
+	void *wait;		/* what a cancellable call waits on */
 	/* per-method scratch */
 	uint8_t chan;
 	uint32_t u32;
@@ -124,6 +122,7 @@ struct rpc_client {
 
 	unsigned topics;		/* enum client_topic bits */
 	enum frame_encoding frame_enc;
+	bool frame_shm;			/* frames in shared memory */
 	uint64_t stdout_cursor;		/* next stdout byte read_stdout returns */
 	uint64_t stdout_sent;		/* next stdout byte to notify */
 	bool stdout_behind;		/* stdout notifications wait for room */
@@ -195,6 +194,11 @@ void call_result(struct rpc_call *call, json_t *result);
 void call_error(struct rpc_call *call, int code, const char *message, json_t *data);
 void call_errorf(struct rpc_call *call, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* End the call with its whole reply line already serialised (id and
+ * newline included; malloc'd, ownership taken): for large results built
+ * off the loop. fd >= 0 is passed with the reply's first byte (it is
+ * duplicated: the caller keeps its own). */
+void call_reply_line(struct rpc_call *call, char *line, size_t len, int fd);
 /* Map a failed cam request to its JSON-RPC error. */
 void call_cam_error(struct rpc_call *call, const struct cam_reply *r);
 

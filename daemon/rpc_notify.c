@@ -1,9 +1,9 @@
 /*
  * From camera callbacks to clients: the notification of each topic is
  * serialised once and the same bytes are queued for every subscriber;
- * a frame is encoded once per encoding some subscriber asked for; stdout
- * goes to each subscriber from its own cursor into the history, whole
- * characters of one run per line, as fast as the client takes it. A
+ * frames go through rpc_frames (built once per encoding, off the loop);
+ * stdout goes to each subscriber from its own cursor into the history,
+ * whole characters of one run per line, as fast as the client takes it. A
  * subscriber without room in its output (rpc_client_has_room) gets what
  * waited once it has room again: its stdout, `link` and `state`
  * coalesced to the latest, the newest `event`s (the oldest dropped and
@@ -13,12 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
-#include "frame.h"
 #include "log.h"
 #include "methods.h"
 #include "rpc.h"
 #include "rpc_client.h"
+#include "rpc_frames.h"
 #include "rpc_server.h"
 #include "stdout_log.h"
 #include "utf8.h"
@@ -365,82 +364,11 @@ static void on_lock_lost(void *ctx, struct cam_owner *owner, uint8_t chan, const
 	}
 }
 
-/* The bytes a frame line of this encoding carries; the encoding may fall
- * back: a JPEG request of a raw frame gets the native bytes, a frame that
- * does not decode goes without data (the encoding field says which). */
-static enum frame_encoding frame_payload(struct frame *f, enum frame_encoding enc,
-					 const uint8_t **data, size_t *len)
-{
-	switch (enc) {
-	case FRAME_ENC_RGB888:
-		*data = frame_rgb888(f, len);
-		return *data != NULL ? FRAME_ENC_RGB888 : FRAME_ENC_NONE;
-	case FRAME_ENC_JPEG:
-		*data = frame_native(f, len);
-		return frame_is_jpeg(f) ? FRAME_ENC_JPEG : FRAME_ENC_NATIVE;
-	case FRAME_ENC_NATIVE:
-		*data = frame_native(f, len);
-		return FRAME_ENC_NATIVE;
-	default:
-		return FRAME_ENC_NONE;
-	}
-}
-
-/* The frame line of one encoding. With data, the line is written by hand:
- * going through a JSON string would copy, validate and escape-scan
- * hundreds of KiB of base64 several times per frame. */
-static struct shared_line *frame_line(struct frame *f, enum frame_encoding enc)
-{
-	static const char *const names[] = { "none", "jpeg", "rgb888", "native" };
-	static const char tail[] = "\"}}\n";
-	const uint8_t *data = NULL;
-	size_t len = 0, b64;
-	struct shared_line *line;
-	char head[320];
-	int n;
-
-	enc = frame_payload(f, enc, &data, &len);
-	if (enc == FRAME_ENC_NONE) {
-		const char *msg;
-		int code;
-		json_t *note = rpc_notification("frame", frame_json(f, FRAME_ENC_NONE, &code, &msg));
-
-		line = note != NULL ? shared_line_new(note) : NULL;
-		json_decref(note);
-		return line;
-	}
-	n = snprintf(head, sizeof head,
-		     "{\"jsonrpc\":\"2.0\",\"method\":\"frame\",\"params\":{\"number\":%llu,"
-		     "\"width\":%u,\"height\":%u,\"format\":%u,\"depth\":%u,\"raw_size\":%zu,"
-		     "\"encoding\":\"%s\",\"data\":\"",
-		     (unsigned long long)f->number, (unsigned)f->hdr.width, (unsigned)f->hdr.height,
-		     (unsigned)f->hdr.pixformat, (unsigned)f->hdr.size, f->len, names[enc]);
-	b64 = base64_encoded_len(len);
-	line = shared_line_alloc((size_t)n + b64 + sizeof tail - 1);
-	if (line == NULL)
-		return NULL;
-	memcpy(line->data, head, (size_t)n);
-	base64_encode_to(data, len, line->data + n);
-	memcpy(line->data + n + b64, tail, sizeof tail - 1);
-	return line;
-}
-
 static void on_frame(void *ctx, struct frame *f)
 {
 	struct rpc_server *s = ctx;
-	struct shared_line *lines[FRAME_ENC_COUNT] = { NULL };
-	struct rpc_client *c;
 
-	TAILQ_FOREACH(c, &s->clients, link) {
-		if (c->closing || !(c->topics & TOPIC_FRAME))
-			continue;
-		if (lines[c->frame_enc] == NULL)
-			lines[c->frame_enc] = frame_line(f, c->frame_enc);
-		if (lines[c->frame_enc] != NULL)
-			rpc_client_send_frame(c, lines[c->frame_enc]);
-	}
-	for (unsigned i = 0; i < FRAME_ENC_COUNT; i++)
-		shared_line_unref(lines[i]);
+	rpc_frames_publish(s->frames, f);
 }
 
 static void on_state_changed(void *ctx)

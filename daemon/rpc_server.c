@@ -26,6 +26,7 @@
 #include "rpc.h"
 #include "rpc_client.h"
 #include "rpc_outq.h"
+#include "rpc_frames.h"
 
 #define ACCEPT_RETRY_MS 100
 /* Connections accepted per loop turn. */
@@ -381,6 +382,13 @@ struct rpc_server *rpc_server_new(struct event_base *base, const struct rpc_serv
 			return NULL;
 		}
 	}
+	s->frames = rpc_frames_new(s, o->frame_workers, o->max_frame_pixels);
+	if (s->frames == NULL) {
+		snprintf(err, errlen, "cannot start the frame workers");
+		close(fd);
+		rpc_server_free(s);
+		return NULL;
+	}
 	s->listener = evconnlistener_new(base, accept_cb, s,
 					 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (s->listener == NULL) {
@@ -463,6 +471,7 @@ void rpc_server_free(struct rpc_server *s)
 	s->stopped = NULL;
 	while ((c = TAILQ_FIRST(&s->clients)) != NULL)
 		rpc_client_free(c);
+	rpc_frames_free(s->frames);
 	if (s->listener != NULL)
 		evconnlistener_free(s->listener);
 	if (s->drain_timer != NULL)

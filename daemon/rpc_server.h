@@ -19,6 +19,7 @@ struct event_base;
 struct evconnlistener;
 struct event;
 struct rpc_client;
+struct rpc_frames;
 
 struct rpc_server_options {
 	const char *socket_path;	/* default /run/omvd/omvd.sock */
@@ -34,6 +35,8 @@ struct rpc_server_options {
 	size_t max_response;		/* one reply line (or batch), above: -32008 */
 	unsigned max_outstanding;	/* calls per client before reading pauses */
 	unsigned drain_ms;		/* shutdown: time to flush replies */
+	unsigned frame_workers;		/* threads preparing frames, 0: per CPU */
+	size_t max_frame_pixels;	/* largest image decoded, 0: default */
 	/* Called on every link change (after the notifications); may be NULL. */
 	void (*link_hook)(void *arg, enum link_state st, const char *reason);
 	void *link_hook_arg;
@@ -50,6 +53,7 @@ struct rpc_server {
 	dev_t sock_dev;
 	ino_t sock_ino;
 	struct camera *cam;
+	struct rpc_frames *frames;
 	struct rpc_client_list clients;
 	unsigned nclients;
 	size_t out_total;		/* memory held by clients' output, shared

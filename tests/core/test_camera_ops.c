@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "camtest.h"
+#include "daemon/clock.h"
 #include "daemon/frame.h"
+#include "daemon/frame_codec.h"
 #include "daemon/log.h"
 #include "daemon/stdout_log.h"
 
@@ -285,8 +287,11 @@ static void test_frames(void)
 	struct cam_owner *o;
 	struct camera_counters k;
 	uint8_t *fr;
-	size_t len, rgb_len;
+	size_t len;
 	struct frame *f;
+	struct frame_codec *codec = frame_codec_new(0);
+	const struct frame_image *rgb;
+	int64_t t0 = clock_realtime_us(), t1;
 
 	setup(&t, 1024);
 	fr = fakecam_make_rgb565(4, 2, 100, &len);
@@ -309,12 +314,20 @@ static void test_frames(void)
 	CHECK_EQ(t.frames[0], 1);
 	CHECK_EQ(t.frames[1], 2);
 	CHECK_EQ(t.frames[2], 3);
+	t1 = clock_realtime_us();
 	f = camera_latest_frame(t.cam);
 	CHECK(f != NULL && f->number == 3);
 	CHECK_EQ(f->hdr.width, 4);
 	CHECK_EQ(f->hdr.pixformat, OMV_PIXFMT_RGB565);
-	CHECK(frame_rgb888(f, &rgb_len) != NULL);
-	CHECK_EQ(rgb_len, 4 * 2 * 3);
+	CHECK_EQ(frame_raw_size(f), 4 * 2 * 2);
+	/* stamped with the wall clock when it came, rate measured over 3 */
+	CHECK(f->timestamp_us >= t0 && f->timestamp_us <= t1);
+	CHECK(f->fps > 0);
+	CHECK(camera_fps(t.cam) == f->fps);
+	rgb = frame_image(f, FRAME_ENC_RGB888, codec);
+	CHECK(rgb != NULL && rgb->data != NULL);
+	CHECK_EQ(rgb->len, 4 * 2 * 3);
+	frame_codec_free(codec);
 	camera_counters(t.cam, &k);
 	CHECK_EQ(k.frames_fetched, 3);
 	CHECK(!t.fc->stream_locked);

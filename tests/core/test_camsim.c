@@ -20,6 +20,7 @@
 
 #include "daemon/camera.h"
 #include "daemon/frame.h"
+#include "daemon/frame_codec.h"
 #include "daemon/log.h"
 #include "protocol/packet.h"
 #include "testutil.h"
@@ -253,7 +254,8 @@ static void scenario_frames(void)
 	const char *script = "import csi\ncsi0 = csi.CSI()\nwhile True:\n"
 			     "    img = csi0.snapshot()\n";
 	const char *const extra[] = { "--fps", "60", "--frame-size", "160x120", NULL };
-	size_t rgb_len;
+	struct frame_codec *codec;
+	const struct frame_image *rgb;
 	struct camera_counters k;
 
 	setup(&t, extra);
@@ -270,8 +272,11 @@ static void scenario_frames(void)
 	CHECK(t.first != NULL);
 	CHECK_EQ(t.first->hdr.width, 160);
 	CHECK_EQ(t.first->hdr.height, 120);
-	CHECK(frame_rgb888(t.first, &rgb_len) != NULL);
-	CHECK_EQ(rgb_len, 160 * 120 * 3);
+	codec = frame_codec_new(0);
+	rgb = frame_image(t.first, FRAME_ENC_RGB888, codec);
+	CHECK(rgb != NULL && rgb->data != NULL);
+	CHECK_EQ(rgb->len, 160 * 120 * 3);
+	frame_codec_free(codec);
 	camera_counters(t.cam, &k);
 	CHECK(k.frames_fetched >= 10);
 	camera_owner_free(o);

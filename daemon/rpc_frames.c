@@ -1,0 +1,450 @@
+/*
+ * Frames to clients (see rpc_frames.h). Everything here runs on the loop
+ * except job_run(), which runs on a worker and touches nothing but its job
+ * and the (thread-safe) frame.
+ *
+ * A post is one frame's lines, one per key (encoding x transport), built
+ * by jobs. Posts of frames for subscribers wait in the fan-out queue and
+ * leave it in order, once their lines are built. A read_frame call is a
+ * reader: it waits for the line of its key, then for a job that copies
+ * the line into its reply.
+ */
+#include "rpc_frames.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "frame_codec.h"
+#include "frame_text.h"
+#include "log.h"
+#include "rpc.h"
+#include "rpc_client.h"
+#include "rpc_server.h"
+#include "work_pool.h"
+
+#define WORKERS_MAX 4
+/* Frames prepared or waiting for subscribers beyond the workers' count:
+ * more means the workers fall behind the cam, and the oldest go. */
+#define FANOUT_SPARE 2
+
+enum { VIA_DATA, VIA_SHM, VIA_COUNT };
+#define NKEYS (FRAME_ENC_COUNT * VIA_COUNT)
+#define BIT(key) (1u << (key))
+
+static unsigned key_of(enum frame_encoding enc, bool shm)
+{
+	return (unsigned)enc * VIA_COUNT + (shm && enc != FRAME_ENC_NONE ? VIA_SHM : VIA_DATA);
+}
+
+static enum frame_encoding key_enc(unsigned key)
+{
+	return (enum frame_encoding)(key / VIA_COUNT);
+}
+
+static bool key_shm(unsigned key)
+{
+	return key % VIA_COUNT == VIA_SHM;
+}
+
+struct job;
+
+struct post {
+	unsigned refs;
+	struct frame *f;
+	struct shared_line *line[NKEYS];
+	unsigned building;		/* keys a job is making */
+	unsigned failed;		/* keys that could not be made */
+	TAILQ_HEAD(, reader) readers;	/* waiting for another job's line */
+	unsigned fanout_keys;		/* what the subscribers wanted */
+	struct job *fanout_job;		/* until it finished */
+	TAILQ_ENTRY(post) link;		/* in the fan-out queue */
+};
+
+struct reader {
+	TAILQ_ENTRY(reader) link;
+	struct rpc_call *call;		/* NULL once its client went away */
+	struct post *post;
+	unsigned key;
+	char *id;			/* the call's id as JSON text */
+};
+
+struct job {
+	struct work work;
+	struct rpc_frames *fr;
+	struct post *post;		/* a reference */
+	struct frame *f;		/* post->f, all the worker reads */
+	unsigned keys;			/* lines to build */
+	struct shared_line *built[NKEYS];
+	struct reader *reader;		/* a reply to make, or NULL */
+	unsigned reply_key;		/* its key and id, for the worker */
+	const char *reply_id;
+	const struct shared_line *src;	/* its line (post holds it), once built */
+	char *reply;
+	size_t reply_len;
+};
+
+struct rpc_frames {
+	struct rpc_server *server;
+	struct work_pool *pool;
+	unsigned workers;
+	struct post *latest;		/* the newest frame's, for read_frame */
+	TAILQ_HEAD(, post) fanout;
+	unsigned fanout_len;
+};
+
+static void post_kick(struct rpc_frames *fr, struct post *p);
+static void fanout_flush(struct rpc_frames *fr);
+
+/* ---- posts ---- */
+
+static struct post *post_new(struct frame *f)
+{
+	struct post *p = calloc(1, sizeof *p);
+
+	if (p == NULL)
+		return NULL;
+	p->refs = 1;
+	p->f = frame_ref(f);
+	TAILQ_INIT(&p->readers);
+	return p;
+}
+
+static struct post *post_ref(struct post *p)
+{
+	p->refs++;
+	return p;
+}
+
+static void post_unref(struct post *p)
+{
+	if (p == NULL || --p->refs > 0)
+		return;
+	for (unsigned k = 0; k < NKEYS; k++)
+		shared_line_unref(p->line[k]);
+	frame_unref(p->f);
+	free(p);
+}
+
+/* The post of f: the latest one, or a new one that becomes the latest. */
+static struct post *post_of(struct rpc_frames *fr, struct frame *f)
+{
+	struct post *p;
+
+	if (fr->latest != NULL && fr->latest->f == f)
+		return fr->latest;
+	p = post_new(f);
+	if (p == NULL)
+		return NULL;
+	post_unref(fr->latest);
+	fr->latest = p;
+	return p;
+}
+
+/* ---- jobs ---- */
+
+static void job_run(struct work *w, void *thread_ctx)
+{
+	struct job *j = (struct job *)w;
+	struct frame_codec *codec = thread_ctx;
+
+	for (unsigned k = 0; k < NKEYS; k++)
+		if (j->keys & BIT(k))
+			j->built[k] = frame_text_line(j->f, key_enc(k), key_shm(k), codec);
+	if (j->reply_id != NULL) {
+		const struct shared_line *src = j->src != NULL ? j->src : j->built[j->reply_key];
+
+		if (src != NULL)
+			j->reply = frame_text_reply(src, j->reply_id, &j->reply_len);
+	}
+}
+
+static void job_done(struct work *w, bool cancelled);
+
+static struct job *job_new(struct rpc_frames *fr, struct post *p, unsigned keys,
+			   struct reader *rd)
+{
+	struct job *j = calloc(1, sizeof *j);
+
+	if (j == NULL)
+		return NULL;
+	j->work.run = job_run;
+	j->work.done = job_done;
+	j->fr = fr;
+	j->post = post_ref(p);
+	j->f = p->f;
+	j->keys = keys;
+	j->reader = rd;
+	if (rd != NULL) {
+		j->reply_key = rd->key;
+		j->reply_id = rd->id;
+		if (!(keys & BIT(rd->key)))
+			j->src = p->line[rd->key];
+	}
+	p->building |= keys;
+	work_submit(fr->pool, &j->work);
+	return j;
+}
+
+/* Ends the reader: its call (if its client is still there) with the
+ * reply, or with an error when reply is NULL. Takes reply. */
+static void reader_end(struct reader *rd, char *reply, size_t len, const char *why)
+{
+	struct rpc_call *call = rd->call;
+
+	free(rd->id);
+	free(rd);
+	if (call == NULL) {
+		free(reply);
+		return;
+	}
+	call->on_cancel = NULL;
+	call->wait = NULL;
+	if (reply != NULL)
+		call_reply_line(call, reply, len, -1);
+	else
+		call_error(call, RPC_INTERNAL_ERROR, why, NULL);
+}
+
+/* The reader's reply is built on a worker, with its line if needed. */
+static void reader_start(struct rpc_frames *fr, struct post *p, struct reader *rd,
+			 unsigned build)
+{
+	if (job_new(fr, p, build, rd) == NULL)
+		reader_end(rd, NULL, 0, "out of memory");
+}
+
+static void job_done(struct work *w, bool cancelled)
+{
+	struct job *j = (struct job *)w;
+	struct rpc_frames *fr = j->fr;
+	struct post *p = j->post;
+
+	for (unsigned k = 0; k < NKEYS; k++) {
+		if (!(j->keys & BIT(k)))
+			continue;
+		if (j->built[k] != NULL && p->line[k] == NULL)
+			p->line[k] = j->built[k];
+		else
+			shared_line_unref(j->built[k]);
+		if (p->line[k] == NULL && !cancelled)
+			p->failed |= BIT(k);
+	}
+	p->building &= ~j->keys;
+	if (p->fanout_job == j)
+		p->fanout_job = NULL;
+	if (j->reader != NULL)
+		reader_end(j->reader, j->reply, j->reply_len, "out of memory building the frame");
+	else
+		free(j->reply);
+	free(j);
+	post_kick(fr, p);
+	post_unref(p);
+	fanout_flush(fr);
+}
+
+/* Readers waiting on a post whose lines changed: start what can start. */
+static void post_kick(struct rpc_frames *fr, struct post *p)
+{
+	struct reader *rd, *next;
+
+	for (rd = TAILQ_FIRST(&p->readers); rd != NULL; rd = next) {
+		unsigned bit = BIT(rd->key);
+
+		next = TAILQ_NEXT(rd, link);
+		if (p->building & bit)
+			continue;
+		TAILQ_REMOVE(&p->readers, rd, link);
+		rd->post = NULL;
+		if (p->failed & bit)
+			reader_end(rd, NULL, 0, "out of memory building the frame");
+		else
+			reader_start(fr, p, rd, p->line[rd->key] != NULL ? 0 : bit);
+		post_unref(p);	/* the reader's; the caller holds another */
+	}
+}
+
+/* ---- read_frame ---- */
+
+static void reader_cancel(struct rpc_call *call)
+{
+	struct reader *rd = call->wait;
+
+	/* Waiting in a post: gone at once. Attached to a job: the job still
+	 * runs, its reply goes nowhere. */
+	rd->call = NULL;
+	if (rd->post != NULL) {
+		TAILQ_REMOVE(&rd->post->readers, rd, link);
+		post_unref(rd->post);
+		reader_end(rd, NULL, 0, NULL);
+	}
+}
+
+void rpc_frames_read(struct rpc_frames *fr, struct rpc_call *call, struct frame *f,
+		     enum frame_encoding enc, bool shm)
+{
+	struct post *p = post_of(fr, f);
+	unsigned key = key_of(enc, shm);
+	struct reader *rd;
+
+	rd = p != NULL ? calloc(1, sizeof *rd) : NULL;
+	if (rd != NULL)
+		rd->id = json_dumps(call->id != NULL ? call->id : json_null(),
+				    JSON_COMPACT | JSON_ENCODE_ANY);
+	if (rd == NULL || rd->id == NULL) {
+		free(rd);
+		call_error(call, RPC_INTERNAL_ERROR, "out of memory", NULL);
+		return;
+	}
+	rd->call = call;
+	rd->key = key;
+	call->wait = rd;
+	call->on_cancel = reader_cancel;
+	if (p->failed & BIT(key)) {
+		reader_end(rd, NULL, 0, "out of memory building the frame");
+	} else if (p->building & BIT(key)) {
+		rd->post = post_ref(p);
+		TAILQ_INSERT_TAIL(&p->readers, rd, link);
+	} else {
+		reader_start(fr, p, rd, p->line[key] != NULL ? 0 : BIT(key));
+	}
+}
+
+/* ---- subscribers ---- */
+
+static bool subscribed(const struct rpc_client *c)
+{
+	return !c->closing && (c->topics & TOPIC_FRAME);
+}
+
+static unsigned client_key(const struct rpc_client *c)
+{
+	return key_of(c->frame_enc, c->frame_shm);
+}
+
+static void deliver(struct rpc_frames *fr, struct post *p)
+{
+	struct rpc_client *c;
+
+	TAILQ_FOREACH(c, &fr->server->clients, link) {
+		unsigned key = client_key(c);
+
+		if (!subscribed(c) || p->line[key] == NULL)
+			continue;	/* a format asked for after this frame came */
+		rpc_client_send_frame(c, p->line[key]);
+	}
+}
+
+static void fanout_pop(struct rpc_frames *fr, struct post *p)
+{
+	TAILQ_REMOVE(&fr->fanout, p, link);
+	fr->fanout_len--;
+	post_unref(p);
+}
+
+static void fanout_flush(struct rpc_frames *fr)
+{
+	struct post *p;
+
+	while ((p = TAILQ_FIRST(&fr->fanout)) != NULL && p->fanout_job == NULL &&
+	       !(p->building & p->fanout_keys)) {
+		deliver(fr, p);
+		fanout_pop(fr, p);
+	}
+}
+
+/* The oldest frame waiting for subscribers goes without being sent. */
+static void fanout_drop_oldest(struct rpc_frames *fr)
+{
+	struct post *p = TAILQ_FIRST(&fr->fanout);
+	struct job *j = p->fanout_job;
+	struct rpc_client *c;
+
+	if (j != NULL && work_cancel(fr->pool, &j->work)) {
+		p->building &= ~j->keys;
+		p->fanout_job = NULL;
+		post_unref(j->post);
+		free(j);
+		post_kick(fr, p);
+	}
+	TAILQ_FOREACH(c, &fr->server->clients, link)
+		if (subscribed(c))
+			c->stats.frames_dropped++;
+	fanout_pop(fr, p);
+}
+
+void rpc_frames_publish(struct rpc_frames *fr, struct frame *f)
+{
+	struct rpc_client *c;
+	struct post *p;
+	unsigned keys = 0, missing;
+
+	TAILQ_FOREACH(c, &fr->server->clients, link)
+		if (subscribed(c))
+			keys |= BIT(client_key(c));
+	p = post_of(fr, f);
+	if (keys == 0 || p == NULL)
+		return;
+	while (fr->fanout_len >= fr->workers + FANOUT_SPARE)
+		fanout_drop_oldest(fr);
+	p->fanout_keys = keys;
+	post_ref(p);
+	TAILQ_INSERT_TAIL(&fr->fanout, p, link);
+	fr->fanout_len++;
+	missing = keys & ~p->building;
+	for (unsigned k = 0; k < NKEYS; k++)
+		if (p->line[k] != NULL)
+			missing &= ~BIT(k);
+	if (missing != 0) {
+		p->fanout_job = job_new(fr, p, missing, NULL);
+		if (p->fanout_job == NULL)
+			log_err("out of memory preparing frame %llu", (unsigned long long)f->number);
+	}
+	fanout_flush(fr);
+}
+
+/* ---- life ---- */
+
+static void *codec_new(void *arg)
+{
+	return frame_codec_new(*(size_t *)arg);
+}
+
+static void codec_free(void *ctx)
+{
+	frame_codec_free(ctx);
+}
+
+struct rpc_frames *rpc_frames_new(struct rpc_server *s, unsigned workers, size_t max_pixels)
+{
+	struct rpc_frames *fr = calloc(1, sizeof *fr);
+	struct work_pool_ops ops = { codec_new, codec_free, &max_pixels };
+	long cpus;
+
+	if (fr == NULL)
+		return NULL;
+	if (workers == 0) {
+		cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		workers = cpus < 1 ? 1 : cpus > WORKERS_MAX ? WORKERS_MAX : (unsigned)cpus;
+	}
+	fr->server = s;
+	fr->workers = workers;
+	TAILQ_INIT(&fr->fanout);
+	fr->pool = work_pool_new(s->base, workers, &ops);
+	if (fr->pool == NULL) {
+		free(fr);
+		return NULL;
+	}
+	return fr;
+}
+
+void rpc_frames_free(struct rpc_frames *fr)
+{
+	if (fr == NULL)
+		return;
+	/* Finishes or cancels every job (their posts then go). */
+	work_pool_free(fr->pool);
+	while (!TAILQ_EMPTY(&fr->fanout))
+		fanout_pop(fr, TAILQ_FIRST(&fr->fanout));
+	post_unref(fr->latest);
+	free(fr);
+}
