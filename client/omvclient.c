@@ -28,6 +28,8 @@
 /* A reply line bigger than this means the stream is broken. */
 #define MAX_LINE (256u << 20)
 #define READ_CHUNK (64u << 10)
+/* omvd passes one descriptor per line; room for more costs nothing. */
+#define MAX_FDS_PER_READ 16
 
 struct pending {
 	struct pending *next;
@@ -50,6 +52,8 @@ struct omv_client {
 	char *in;		/* bytes read, not yet dispatched: [in_start, in_len) */
 	size_t in_start, in_len, in_cap;
 	size_t in_scanned;	/* bytes after in_start known to hold no '\n' */
+	int *fds;		/* descriptors received, not yet given to a line */
+	size_t fd_head, fd_count, fd_cap;
 
 	struct pending *pending;
 	size_t npending;
@@ -113,6 +117,70 @@ omv_client *omv_client_new(void)
 	return c;
 }
 
+/* ---- descriptors passed with lines ---------------------------------- */
+
+static int queue_fd(omv_client *c, int fd)
+{
+	if (c->fd_head + c->fd_count == c->fd_cap) {
+		if (c->fd_head > 0) {
+			memmove(c->fds, c->fds + c->fd_head, c->fd_count * sizeof *c->fds);
+			c->fd_head = 0;
+		} else {
+			size_t cap = c->fd_cap ? c->fd_cap * 2 : 8;
+			int *fds = realloc(c->fds, cap * sizeof *fds);
+
+			if (!fds)
+				return -1;
+			c->fds = fds;
+			c->fd_cap = cap;
+		}
+	}
+	c->fds[c->fd_head + c->fd_count++] = fd;
+	return 0;
+}
+
+static int next_fd(void *arg)
+{
+	omv_client *c = arg;
+
+	if (c->fd_count == 0)
+		return -1;
+	c->fd_count--;
+	return c->fds[c->fd_head++];
+}
+
+static void close_queued_fds(omv_client *c)
+{
+	int fd;
+
+	while ((fd = next_fd(c)) >= 0)
+		close(fd);
+	c->fd_head = 0;
+}
+
+/* The descriptors of a received control message, queued in order. A
+ * descriptor that cannot be queued is closed: its line then comes
+ * without data instead of with another frame's. */
+static void take_fds(omv_client *c, struct msghdr *mh)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		size_t n;
+		int *fds;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		fds = (int *)CMSG_DATA(cm);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, fds + i, sizeof fd);
+			if (queue_fd(c, fd) < 0)
+				close(fd);
+		}
+	}
+}
+
 /* Wait for the transport's process once its end of the pipe is closed: it
  * exits by itself on end of file; one that lingers is terminated. Returns
  * its wait status. */
@@ -146,6 +214,7 @@ static void close_fd(omv_client *c, int *status)
 			*status = st;
 	}
 	c->child = 0;
+	close_queued_fds(c);
 }
 
 void omv_client_attach(omv_client *c, int fd, pid_t child)
@@ -260,6 +329,8 @@ static void complete(omv_client *c, struct pending *p)
 		set_rpc_error(c, p->error);
 	if (p->cb)
 		p->cb(c, p->status, p->status == OMV_OK ? p->result : NULL, p->arg);
+	else
+		omv_frame_close_fd(p->result);
 	free_pending(p);
 }
 
@@ -313,6 +384,7 @@ static void handle_notification(omv_client *c, const char *method, json_t *param
 	}
 	if (c->notify_cb)
 		c->notify_cb(c, method, params, c->notify_arg);
+	omv_frame_close_fd(params);	/* a mapping made from it stays */
 }
 
 static void handle_reply(omv_client *c, json_t *msg)
@@ -326,8 +398,10 @@ static void handle_reply(omv_client *c, json_t *msg)
 	for (p = c->pending; p; p = p->next)
 		if (p->id == json_integer_value(id) && !p->done)
 			break;
-	if (!p)
-		return;	/* a call that timed out: its late reply is dropped */
+	if (!p) {	/* a call that timed out: its late reply is dropped */
+		omv_frame_close_fd(json_object_get(msg, "result"));
+		return;
+	}
 	if (error) {
 		json_t *code = json_object_get(error, "code");
 
@@ -399,6 +473,7 @@ static bool dispatch_lines(omv_client *c, const struct pending *until)
 			connection_lost(c, OMV_EPROTO, "omvd sent invalid JSON");
 			return false;
 		}
+		omv_frame_attach_fds(msg, next_fd, c);
 		handle_message(c, msg);
 		json_decref(msg);
 		if (c->fd < 0)	/* the link went away meanwhile */
@@ -440,7 +515,21 @@ static ssize_t read_some(omv_client *c)
 		c->in = in;
 		c->in_cap = cap;
 	}
-	n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+	{
+		/* Frames in shared memory come with a descriptor on the first
+		 * byte of their line; the kernel returns one line's at most. */
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(int) * MAX_FDS_PER_READ)];
+		} ctl;
+		struct iovec iov = { c->in + c->in_len, c->in_cap - c->in_len };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+
+		n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+		if (n >= 0 && mh.msg_controllen > 0)
+			take_fds(c, &mh);
+	}
 	if (n > 0) {
 		c->in_len += (size_t)n;
 		return n;
@@ -616,6 +705,8 @@ static int finish_blocking(omv_client *c, struct pending *p, json_t **result)
 	int rc = p->status;
 
 	unlink_pending(c, p);
+	if (!result)
+		omv_frame_close_fd(p->result);
 	if (p->error)
 		set_rpc_error(c, p->error);
 	else if (rc == OMV_OK) {
@@ -696,5 +787,6 @@ void omv_client_free(omv_client *c)
 	}
 	json_decref(c->err_data);
 	free(c->in);
+	free(c->fds);
 	free(c);
 }

@@ -137,7 +137,8 @@ OMV_API json_t *omv_client_error_data(const omv_client *c);
 
 /* Call method with params (an object, or NULL for none); on success
  * *result (when result is not NULL) receives the result, possibly a JSON
- * null. */
+ * null. A frame result in shared memory ("shm" member) gets an "fd"
+ * member: the descriptor passed with it, which the caller then owns. */
 OMV_API int omv_client_call(omv_client *c, const char *method, json_t *params,
 			    json_t **result);
 
@@ -170,24 +171,42 @@ OMV_API size_t omv_client_pending(const omv_client *c);
 
 /* ---- notifications -------------------------------------------------- */
 
+/*
+ * A frame. Frames are reference-counted: omv_frame_ref() takes one more
+ * reference, omv_frame_free() drops one and frees the frame with the
+ * last. A frame received through shared memory (shm set) has its data
+ * mapped read-only, shared with omvd and the other clients: writing to it
+ * faults; it is unmapped with the last reference, and stays valid that
+ * long whatever omvd does meanwhile.
+ */
 typedef struct omv_frame {
 	uint64_t number;	/* daemon's frame counter, from 1 */
 	int width, height;
 	uint32_t format;	/* cam pixel-format id */
 	uint32_t depth;		/* compressed size for JPEG frames */
-	uint32_t raw_size;	/* bytes the cam sent */
+	uint32_t raw_size;	/* bytes of the image the cam sent */
 	char encoding[16];	/* "rgb888", "jpeg", "native"; "" without data */
-	unsigned char *data;	/* decoded bytes, NULL without data */
+	unsigned char *data;	/* the bytes, NULL without data (read-only if shm) */
 	size_t len;
+	double timestamp;	/* host time (CLOCK_REALTIME, s) its last byte came */
+	double fps;		/* omvd's measured frame rate */
+	bool shm;		/* data is a read-only mapping of shared memory */
 } omv_frame;
 
+/* One more reference to f (f itself). */
+OMV_API omv_frame *omv_frame_ref(const omv_frame *f);
+/* Drop a reference; NULL is fine. */
 OMV_API void omv_frame_free(omv_frame *f);
+/* A private copy with writable data (never shared memory). */
 OMV_API omv_frame *omv_frame_dup(const omv_frame *f);
 
-/* Every notification (method = topic, params borrowed). */
+/* Every notification (method = topic, params borrowed). A frame sent in
+ * shared memory has the descriptor that came with it in params' "fd"
+ * member during the call (closed after it; dup() it to keep it). */
 typedef void (*omv_notify_cb)(omv_client *c, const char *method, json_t *params,
 			      void *arg);
-/* "frame" notifications, decoded (frame borrowed for the call). */
+/* "frame" notifications, decoded (frame borrowed for the call; take
+ * omv_frame_ref() to keep it). */
 typedef void (*omv_frame_cb)(omv_client *c, const omv_frame *frame, void *arg);
 
 OMV_API void omv_client_on_notify(omv_client *c, omv_notify_cb cb, void *arg);
@@ -197,6 +216,11 @@ OMV_API void omv_client_on_frame(omv_client *c, omv_frame_cb cb, void *arg);
  * frame_format: "none" (NULL), "jpeg", "rgb888" or "native". */
 OMV_API int omv_client_subscribe(omv_client *c, const char *const *topics,
 				 const char *frame_format);
+/* The same, frames in shared memory instead of base64 (local clients:
+ * each frame's bytes are passed as a sealed memfd and mapped read-only,
+ * no copy and no decoding). */
+OMV_API int omv_client_subscribe_shm(omv_client *c, const char *const *topics,
+				     const char *frame_format);
 OMV_API int omv_client_unsubscribe(omv_client *c, const char *const *topics);
 
 /* ---- typed calls (mirroring the openmv Camera class) ----------------- */
@@ -280,6 +304,8 @@ OMV_API int omv_client_streaming(omv_client *c, bool enable, bool raw, int width
 /* format: "rgb888" (NULL), "jpeg" or "native". *frame is NULL when there
  * is no frame newer than this client's last one. */
 OMV_API int omv_client_read_frame(omv_client *c, const char *format, omv_frame **frame);
+/* The same, the frame's bytes in shared memory (see omv_client_subscribe_shm). */
+OMV_API int omv_client_read_frame_shm(omv_client *c, const char *format, omv_frame **frame);
 
 OMV_API int omv_client_has_channel(omv_client *c, const char *name, bool *has);
 OMV_API int omv_client_channel_size(omv_client *c, const char *name, size_t *size);

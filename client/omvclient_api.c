@@ -309,22 +309,36 @@ int omv_client_streaming(omv_client *c, bool enable, bool raw, int width, int he
 	return call_null(c, "streaming", params);
 }
 
-int omv_client_read_frame(omv_client *c, const char *format, omv_frame **frame)
+static int read_frame(omv_client *c, const char *format, bool shm, omv_frame **frame)
 {
-	json_t *res;
-	int rc = call(c, "read_frame", json_pack("{s:s}", "format", format ? format : "rgb888"),
-		      &res);
+	json_t *params = json_pack("{s:s}", "format", format ? format : "rgb888"), *res;
+	int rc;
+
+	if (shm)
+		json_object_set_new(params, "shm", json_true());
+	rc = call(c, "read_frame", params, &res);
 
 	*frame = NULL;
 	if (rc < 0)
 		return rc;
 	if (!json_is_null(res)) {
 		*frame = omv_frame_from_json(res);
+		omv_frame_close_fd(res);	/* mapped or not, done with it */
 		if (!*frame)
 			return bad_result(c, "read_frame", res);
 	}
 	json_decref(res);
 	return OMV_OK;
+}
+
+int omv_client_read_frame(omv_client *c, const char *format, omv_frame **frame)
+{
+	return read_frame(c, format, false, frame);
+}
+
+int omv_client_read_frame_shm(omv_client *c, const char *format, omv_frame **frame)
+{
+	return read_frame(c, format, true, frame);
 }
 
 /* ---- channels ------------------------------------------------------------ */
@@ -650,12 +664,27 @@ static json_t *topic_array(const char *const *topics)
 	return arr;
 }
 
-int omv_client_subscribe(omv_client *c, const char *const *topics, const char *frame_format)
+static int subscribe(omv_client *c, const char *const *topics, const char *frame_format,
+		     bool shm)
 {
 	json_t *params = json_pack("{s:o,s:s}", "topics", topic_array(topics),
 				   "frame_format", frame_format ? frame_format : "none");
 
+	if (shm)
+		json_object_set_new(params, "shm", json_true());
+
 	return call_null(c, "subscribe", params);
+}
+
+int omv_client_subscribe(omv_client *c, const char *const *topics, const char *frame_format)
+{
+	return subscribe(c, topics, frame_format, false);
+}
+
+int omv_client_subscribe_shm(omv_client *c, const char *const *topics,
+			     const char *frame_format)
+{
+	return subscribe(c, topics, frame_format, true);
 }
 
 int omv_client_unsubscribe(omv_client *c, const char *const *topics)

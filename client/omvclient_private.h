@@ -24,7 +24,18 @@ void omv_client_attach(omv_client *c, int fd, pid_t child);
 void omv_client_detach(omv_client *c, int *status);
 
 /* Build an omv_frame from a read_frame result or a frame notification's
- * params; data is decoded from base64 when present. NULL on bad input. */
+ * params: data decoded from base64, or the shared memory of its "fd"
+ * member mapped (the fd stays open). NULL on bad input. */
 omv_frame *omv_frame_from_json(const json_t *obj);
+
+/* Descriptors passed with lines (SCM_RIGHTS) belong to the frame objects
+ * with an "shm" member, in order: each such object of msg (a reply, a
+ * notification or a batch) gets the next one as its "fd" member (-1 when
+ * none came). */
+void omv_frame_attach_fds(json_t *msg, int (*next_fd)(void *arg), void *arg);
+/* The frame object of a reply or notification that has shared memory. */
+json_t *omv_frame_shm_object(json_t *msg);
+/* Close the frame object's "fd" (if any), marking it -1. */
+void omv_frame_close_fd(json_t *obj);
 
 #endif

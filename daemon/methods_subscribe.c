@@ -50,9 +50,11 @@ static void m_subscribe(struct rpc_call *call, json_t *params)
 	struct rpc_client *c = call->client;
 	enum frame_encoding enc;
 	unsigned topics;
+	bool shm;
 
 	if (param_topics(call, params, &topics) < 0 ||
-	    param_frame_format(call, params, "none", true, &enc) < 0)
+	    param_frame_format(call, params, "none", true, &enc) < 0 ||
+	    param_bool(call, params, "shm", false, false, &shm) < 0)
 		return;
 	/* Notifications start with the output of the latest run so far. */
 	if ((topics & TOPIC_STDOUT) && !(c->topics & TOPIC_STDOUT) && call_camera(call) != NULL)
@@ -60,6 +62,7 @@ static void m_subscribe(struct rpc_call *call, json_t *params)
 	c->topics |= topics;
 	if (topics & TOPIC_FRAME) {
 		c->frame_enc = enc;
+		c->frame_shm = shm;
 		if (call_camera(call) != NULL)
 			camera_want_frames(c->owner, true);
 	}
@@ -82,7 +85,7 @@ static void m_unsubscribe(struct rpc_call *call, json_t *params)
 	call_result(call, topics_json(c->topics));
 }
 
-static const char *const p_subscribe[] = { "topics", "frame_format", NULL };
+static const char *const p_subscribe[] = { "topics", "frame_format", "shm", NULL };
 static const char *const p_unsubscribe[] = { "topics", NULL };
 
 const struct method methods_subscribe[] = {

@@ -16,8 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -64,6 +67,15 @@ size_t rpc_client_queued_cost(const struct rpc_client *c)
 size_t rpc_client_private_cost(const struct rpc_client *c)
 {
 	return client_private(c);
+}
+
+size_t rpc_client_unread(const struct rpc_client *c)
+{
+	int n = 0;
+
+	if (ioctl(bufferevent_getfd(c->bev), SIOCOUTQ, &n) < 0 || n < 0)
+		return 0;
+	return (size_t)n;
 }
 
 bool rpc_client_has_room(const struct rpc_client *c)

@@ -21,6 +21,7 @@
 struct bufferevent;
 struct event;
 struct rpc_server;
+struct frame_post;
 
 enum client_topic {
 	TOPIC_LINK = 1u << 0,
@@ -131,6 +132,7 @@ struct rpc_client {
 	struct client_event events[CLIENT_EVENTS_MAX];
 	unsigned ev_head, ev_count;
 	struct shared_line *pending_frame;	/* newest frame waiting for room */
+	struct frame_post *shm_waiting;	/* the same, in shared memory (rpc_frames) */
 	struct client_pending pending;
 	struct client_stats stats;
 };
@@ -164,6 +166,9 @@ size_t rpc_client_private_cost(const struct rpc_client *c);
  * called to send what waited.
  */
 bool rpc_client_has_room(const struct rpc_client *c);
+/* Bytes already written to the socket that the client has not read yet
+ * (the kernel's count, SIOCOUTQ: buffer sizes, not line lengths). */
+size_t rpc_client_unread(const struct rpc_client *c);
 /* A line that must not be lost (a reference is taken). */
 void rpc_client_send_shared(struct rpc_client *c, struct shared_line *l);
 /* A frame line: sent with room, else kept as the newest waiting frame. */

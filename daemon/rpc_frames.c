@@ -3,7 +3,7 @@
  * except job_run(), which runs on a worker and touches nothing but its job
  * and the (thread-safe) frame.
  *
- * A post is one frame's lines, one per key (encoding x transport), built
+ * A post (struct frame_post) is one frame's lines, one per key (encoding x transport), built
  * by jobs. Posts of frames for subscribers wait in the fan-out queue and
  * leave it in order, once their lines are built. A read_frame call is a
  * reader: it waits for the line of its key, then for a job that copies
@@ -26,6 +26,10 @@
 /* Frames prepared or waiting for subscribers beyond the workers' count:
  * more means the workers fall behind the cam, and the oldest go. */
 #define FANOUT_SPARE 2
+/* A shared-memory line is small but its memfd holds a whole frame: a
+ * client that does not read gets no more lines once this much it has not
+ * read waits in its socket (a few lines), so it pins few frames. */
+#define SHM_UNREAD_MAX 8192
 
 enum { VIA_DATA, VIA_SHM, VIA_COUNT };
 #define NKEYS (FRAME_ENC_COUNT * VIA_COUNT)
@@ -48,7 +52,7 @@ static bool key_shm(unsigned key)
 
 struct job;
 
-struct post {
+struct frame_post {
 	unsigned refs;
 	struct frame *f;
 	struct shared_line *line[NKEYS];
@@ -57,13 +61,13 @@ struct post {
 	TAILQ_HEAD(, reader) readers;	/* waiting for another job's line */
 	unsigned fanout_keys;		/* what the subscribers wanted */
 	struct job *fanout_job;		/* until it finished */
-	TAILQ_ENTRY(post) link;		/* in the fan-out queue */
+	TAILQ_ENTRY(frame_post) link;		/* in the fan-out queue */
 };
 
 struct reader {
 	TAILQ_ENTRY(reader) link;
 	struct rpc_call *call;		/* NULL once its client went away */
-	struct post *post;
+	struct frame_post *post;
 	unsigned key;
 	char *id;			/* the call's id as JSON text */
 };
@@ -71,7 +75,7 @@ struct reader {
 struct job {
 	struct work work;
 	struct rpc_frames *fr;
-	struct post *post;		/* a reference */
+	struct frame_post *post;		/* a reference */
 	struct frame *f;		/* post->f, all the worker reads */
 	unsigned keys;			/* lines to build */
 	struct shared_line *built[NKEYS];
@@ -87,19 +91,19 @@ struct rpc_frames {
 	struct rpc_server *server;
 	struct work_pool *pool;
 	unsigned workers;
-	struct post *latest;		/* the newest frame's, for read_frame */
-	TAILQ_HEAD(, post) fanout;
+	struct frame_post *latest;		/* the newest frame's, for read_frame */
+	TAILQ_HEAD(, frame_post) fanout;
 	unsigned fanout_len;
 };
 
-static void post_kick(struct rpc_frames *fr, struct post *p);
+static void post_kick(struct rpc_frames *fr, struct frame_post *p);
 static void fanout_flush(struct rpc_frames *fr);
 
 /* ---- posts ---- */
 
-static struct post *post_new(struct frame *f)
+static struct frame_post *post_new(struct frame *f)
 {
-	struct post *p = calloc(1, sizeof *p);
+	struct frame_post *p = calloc(1, sizeof *p);
 
 	if (p == NULL)
 		return NULL;
@@ -109,13 +113,13 @@ static struct post *post_new(struct frame *f)
 	return p;
 }
 
-static struct post *post_ref(struct post *p)
+static struct frame_post *post_ref(struct frame_post *p)
 {
 	p->refs++;
 	return p;
 }
 
-static void post_unref(struct post *p)
+static void post_unref(struct frame_post *p)
 {
 	if (p == NULL || --p->refs > 0)
 		return;
@@ -126,9 +130,9 @@ static void post_unref(struct post *p)
 }
 
 /* The post of f: the latest one, or a new one that becomes the latest. */
-static struct post *post_of(struct rpc_frames *fr, struct frame *f)
+static struct frame_post *post_of(struct rpc_frames *fr, struct frame *f)
 {
-	struct post *p;
+	struct frame_post *p;
 
 	if (fr->latest != NULL && fr->latest->f == f)
 		return fr->latest;
@@ -141,6 +145,16 @@ static struct post *post_of(struct rpc_frames *fr, struct frame *f)
 }
 
 /* ---- jobs ---- */
+
+/* The memfd a line of this key names, or -1 when it has none (not shared
+ * memory, or the frame has no data in that encoding). */
+static int shm_fd(struct frame_post *p, unsigned key)
+{
+	const struct frame_image *img = frame_image_ready(p->f, key_enc(key));
+
+	return key_shm(key) && img != NULL ? img->shm_fd : -1;
+}
+
 
 static void job_run(struct work *w, void *thread_ctx)
 {
@@ -160,7 +174,7 @@ static void job_run(struct work *w, void *thread_ctx)
 
 static void job_done(struct work *w, bool cancelled);
 
-static struct job *job_new(struct rpc_frames *fr, struct post *p, unsigned keys,
+static struct job *job_new(struct rpc_frames *fr, struct frame_post *p, unsigned keys,
 			   struct reader *rd)
 {
 	struct job *j = calloc(1, sizeof *j);
@@ -186,8 +200,9 @@ static struct job *job_new(struct rpc_frames *fr, struct post *p, unsigned keys,
 }
 
 /* Ends the reader: its call (if its client is still there) with the
- * reply, or with an error when reply is NULL. Takes reply. */
-static void reader_end(struct reader *rd, char *reply, size_t len, const char *why)
+ * reply (and fd, shared memory), or with an error when reply is NULL.
+ * Takes reply. */
+static void reader_end(struct reader *rd, char *reply, size_t len, int fd, const char *why)
 {
 	struct rpc_call *call = rd->call;
 
@@ -200,24 +215,24 @@ static void reader_end(struct reader *rd, char *reply, size_t len, const char *w
 	call->on_cancel = NULL;
 	call->wait = NULL;
 	if (reply != NULL)
-		call_reply_line(call, reply, len, -1);
+		call_reply_line(call, reply, len, fd);
 	else
 		call_error(call, RPC_INTERNAL_ERROR, why, NULL);
 }
 
 /* The reader's reply is built on a worker, with its line if needed. */
-static void reader_start(struct rpc_frames *fr, struct post *p, struct reader *rd,
+static void reader_start(struct rpc_frames *fr, struct frame_post *p, struct reader *rd,
 			 unsigned build)
 {
 	if (job_new(fr, p, build, rd) == NULL)
-		reader_end(rd, NULL, 0, "out of memory");
+		reader_end(rd, NULL, 0, -1, "out of memory");
 }
 
 static void job_done(struct work *w, bool cancelled)
 {
 	struct job *j = (struct job *)w;
 	struct rpc_frames *fr = j->fr;
-	struct post *p = j->post;
+	struct frame_post *p = j->post;
 
 	for (unsigned k = 0; k < NKEYS; k++) {
 		if (!(j->keys & BIT(k)))
@@ -233,7 +248,8 @@ static void job_done(struct work *w, bool cancelled)
 	if (p->fanout_job == j)
 		p->fanout_job = NULL;
 	if (j->reader != NULL)
-		reader_end(j->reader, j->reply, j->reply_len, "out of memory building the frame");
+		reader_end(j->reader, j->reply, j->reply_len, shm_fd(p, j->reply_key),
+			   "out of memory building the frame");
 	else
 		free(j->reply);
 	free(j);
@@ -243,7 +259,7 @@ static void job_done(struct work *w, bool cancelled)
 }
 
 /* Readers waiting on a post whose lines changed: start what can start. */
-static void post_kick(struct rpc_frames *fr, struct post *p)
+static void post_kick(struct rpc_frames *fr, struct frame_post *p)
 {
 	struct reader *rd, *next;
 
@@ -256,7 +272,7 @@ static void post_kick(struct rpc_frames *fr, struct post *p)
 		TAILQ_REMOVE(&p->readers, rd, link);
 		rd->post = NULL;
 		if (p->failed & bit)
-			reader_end(rd, NULL, 0, "out of memory building the frame");
+			reader_end(rd, NULL, 0, -1, "out of memory building the frame");
 		else
 			reader_start(fr, p, rd, p->line[rd->key] != NULL ? 0 : bit);
 		post_unref(p);	/* the reader's; the caller holds another */
@@ -275,14 +291,14 @@ static void reader_cancel(struct rpc_call *call)
 	if (rd->post != NULL) {
 		TAILQ_REMOVE(&rd->post->readers, rd, link);
 		post_unref(rd->post);
-		reader_end(rd, NULL, 0, NULL);
+		reader_end(rd, NULL, 0, -1, NULL);
 	}
 }
 
 void rpc_frames_read(struct rpc_frames *fr, struct rpc_call *call, struct frame *f,
 		     enum frame_encoding enc, bool shm)
 {
-	struct post *p = post_of(fr, f);
+	struct frame_post *p = post_of(fr, f);
 	unsigned key = key_of(enc, shm);
 	struct reader *rd;
 
@@ -300,7 +316,7 @@ void rpc_frames_read(struct rpc_frames *fr, struct rpc_call *call, struct frame 
 	call->wait = rd;
 	call->on_cancel = reader_cancel;
 	if (p->failed & BIT(key)) {
-		reader_end(rd, NULL, 0, "out of memory building the frame");
+		reader_end(rd, NULL, 0, -1, "out of memory building the frame");
 	} else if (p->building & BIT(key)) {
 		rd->post = post_ref(p);
 		TAILQ_INSERT_TAIL(&p->readers, rd, link);
@@ -321,20 +337,83 @@ static unsigned client_key(const struct rpc_client *c)
 	return key_of(c->frame_enc, c->frame_shm);
 }
 
-static void deliver(struct rpc_frames *fr, struct post *p)
+/* Room for a shared-memory line: in omvd's queue, and in the socket. */
+static bool shm_room(const struct rpc_client *c)
+{
+	return rpc_client_has_room(c) && rpc_client_unread(c) <= SHM_UNREAD_MAX;
+}
+
+/* A frame in shared memory: its line with the memfd, now when the client
+ * has room, else the newest waits (for rpc_frames_client_room, or for the
+ * next frame when it is the socket that is full). */
+static void send_shm(struct rpc_client *c, struct frame_post *p, unsigned key)
+{
+	int fd = shm_fd(p, key);
+
+	if (fd < 0) {
+		rpc_client_send_frame(c, p->line[key]);	/* no data: a plain line */
+		return;
+	}
+	if (c->shm_waiting != NULL) {	/* this one is newer */
+		post_unref(c->shm_waiting);
+		c->shm_waiting = NULL;
+		c->stats.frames_dropped++;
+	}
+	if (!shm_room(c)) {
+		c->shm_waiting = post_ref(p);
+		c->out_full = true;	/* call us back when it drained */
+		return;
+	}
+	if (rpc_client_send_fd(c, p->line[key], fd))
+		c->stats.frames_sent++;
+	else
+		c->stats.frames_dropped++;
+}
+
+static void send_to(struct rpc_client *c, struct frame_post *p)
+{
+	unsigned key = client_key(c);
+
+	if (p->line[key] == NULL)
+		return;	/* a format asked for after this frame came */
+	if (key_shm(key))
+		send_shm(c, p, key);
+	else
+		rpc_client_send_frame(c, p->line[key]);
+}
+
+static void deliver(struct rpc_frames *fr, struct frame_post *p)
 {
 	struct rpc_client *c;
 
-	TAILQ_FOREACH(c, &fr->server->clients, link) {
-		unsigned key = client_key(c);
-
-		if (!subscribed(c) || p->line[key] == NULL)
-			continue;	/* a format asked for after this frame came */
-		rpc_client_send_frame(c, p->line[key]);
-	}
+	TAILQ_FOREACH(c, &fr->server->clients, link)
+		if (subscribed(c))
+			send_to(c, p);
 }
 
-static void fanout_pop(struct rpc_frames *fr, struct post *p)
+void rpc_frames_client_room(struct rpc_client *c)
+{
+	struct frame_post *p = c->shm_waiting;
+
+	if (p == NULL)
+		return;
+	if (!shm_room(c)) {
+		c->out_full = true;
+		return;
+	}
+	c->shm_waiting = NULL;
+	if (subscribed(c))
+		send_to(c, p);
+	post_unref(p);
+}
+
+void rpc_frames_client_clear(struct rpc_client *c)
+{
+	post_unref(c->shm_waiting);
+	c->shm_waiting = NULL;
+}
+
+static void fanout_pop(struct rpc_frames *fr, struct frame_post *p)
 {
 	TAILQ_REMOVE(&fr->fanout, p, link);
 	fr->fanout_len--;
@@ -343,7 +422,7 @@ static void fanout_pop(struct rpc_frames *fr, struct post *p)
 
 static void fanout_flush(struct rpc_frames *fr)
 {
-	struct post *p;
+	struct frame_post *p;
 
 	while ((p = TAILQ_FIRST(&fr->fanout)) != NULL && p->fanout_job == NULL &&
 	       !(p->building & p->fanout_keys)) {
@@ -355,7 +434,7 @@ static void fanout_flush(struct rpc_frames *fr)
 /* The oldest frame waiting for subscribers goes without being sent. */
 static void fanout_drop_oldest(struct rpc_frames *fr)
 {
-	struct post *p = TAILQ_FIRST(&fr->fanout);
+	struct frame_post *p = TAILQ_FIRST(&fr->fanout);
 	struct job *j = p->fanout_job;
 	struct rpc_client *c;
 
@@ -375,7 +454,7 @@ static void fanout_drop_oldest(struct rpc_frames *fr)
 void rpc_frames_publish(struct rpc_frames *fr, struct frame *f)
 {
 	struct rpc_client *c;
-	struct post *p;
+	struct frame_post *p;
 	unsigned keys = 0, missing;
 
 	TAILQ_FOREACH(c, &fr->server->clients, link)

@@ -16,6 +16,7 @@
 #include "frame.h"
 
 struct rpc_call;
+struct rpc_client;
 struct rpc_server;
 
 struct rpc_frames;
@@ -31,5 +32,11 @@ void rpc_frames_publish(struct rpc_frames *fr, struct frame *f);
 /* read_frame of f: ends the call, at once or once its reply is built. */
 void rpc_frames_read(struct rpc_frames *fr, struct rpc_call *call, struct frame *f,
 		     enum frame_encoding enc, bool shm);
+
+/* The client's output drained: a shared-memory frame that waited for
+ * room goes now. */
+void rpc_frames_client_room(struct rpc_client *c);
+/* The client goes: what waited for it is dropped. */
+void rpc_frames_client_clear(struct rpc_client *c);
 
 #endif

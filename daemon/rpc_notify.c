@@ -102,6 +102,7 @@ void rpc_notify_client_clear(struct rpc_client *c)
 {
 	struct client_pending *p = &c->pending;
 
+	rpc_frames_client_clear(c);
 	shared_line_unref(p->link);
 	shared_line_unref(p->state);
 	while (p->ev_count > 0) {
@@ -250,6 +251,7 @@ void rpc_notify_client_room(struct rpc_client *c)
 {
 	struct client_pending *p = &c->pending;
 
+	rpc_frames_client_room(c);
 	rpc_notify_stdout(c);	/* then the state held back behind it */
 	if (p->link != NULL && rpc_client_has_room(c))
 		send_kept(c, &p->link);
