@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "frame_codec.h"
@@ -71,6 +72,8 @@ void frame_unref(struct frame *f)
 		return;
 	for (int e = 0; e < FRAME_ENC_COUNT; e++) {
 		free(f->img[e].owned);
+		if (f->img[e].mapped > 0)
+			munmap((void *)f->img[e].data, f->img[e].mapped);
 		if (f->img[e].shm_fd >= 0)
 			close(f->img[e].shm_fd);
 	}
@@ -96,8 +99,47 @@ static const uint8_t *native(const struct frame *f, size_t *len)
 	return f->data + f->hdr.offset;
 }
 
+/* The RGB888 image, into a sealed memfd when shm is set (no copy: the
+ * pages clients map are the ones decoded into). Called with make_lock. */
+static void make_rgb888(struct frame *f, struct frame_codec *codec, bool shm)
+{
+	struct frame_image *img = &f->img[FRAME_ENC_RGB888];
+	size_t pix_len, len;
+	const uint8_t *pix = native(f, &pix_len);
+	void *map;
+	int fd;
+
+	len = frame_codec_rgb888_size(codec, &f->hdr, pix, pix_len);
+	if (len == 0)
+		return;
+	if (shm && (fd = frame_shm_open(len, &map)) >= 0) {
+		if (frame_codec_rgb888(codec, &f->hdr, pix, pix_len, map) < 0) {
+			frame_shm_discard(fd, len, map);
+			return;
+		}
+		if (frame_shm_seal(fd, len, &map) == 0) {
+			img->data = map;
+			img->len = img->mapped = len;
+			img->shm_fd = fd;
+			return;
+		}
+		/* sealing failed: make it again in plain memory */
+	}
+	img->owned = malloc(len);
+	if (img->owned == NULL)
+		return;
+	if (frame_codec_rgb888(codec, &f->hdr, pix, pix_len, img->owned) < 0) {
+		free(img->owned);
+		img->owned = NULL;
+		return;
+	}
+	img->data = img->owned;
+	img->len = len;
+}
+
 /* Called with make_lock held. */
-static void make_image(struct frame *f, enum frame_encoding enc, struct frame_codec *codec)
+static void make_image(struct frame *f, enum frame_encoding enc, struct frame_codec *codec,
+		       bool shm)
 {
 	struct frame_image *img = &f->img[enc];
 	const struct frame_image *rgb;
@@ -111,8 +153,7 @@ static void make_image(struct frame *f, enum frame_encoding enc, struct frame_co
 		img->len = pix_len;
 		break;
 	case FRAME_ENC_RGB888:
-		img->owned = frame_codec_rgb888(codec, &f->hdr, pix, pix_len, &img->len);
-		img->data = img->owned;
+		make_rgb888(f, codec, shm);
 		break;
 	case FRAME_ENC_JPEG:
 		if (frame_is_jpeg(f)) {
@@ -126,7 +167,7 @@ static void make_image(struct frame *f, enum frame_encoding enc, struct frame_co
 			/* The same RGB888 an rgb888 client gets: made once. */
 			rgb = &f->img[FRAME_ENC_RGB888];
 			if (!made(f, MADE_IMAGE(FRAME_ENC_RGB888))) {
-				make_image(f, FRAME_ENC_RGB888, codec);
+				make_rgb888(f, codec, false);
 				publish(f, MADE_IMAGE(FRAME_ENC_RGB888));
 			}
 			if (rgb->data != NULL)
@@ -142,6 +183,21 @@ static void make_image(struct frame *f, enum frame_encoding enc, struct frame_co
 		img->len = 0;
 }
 
+/* A sealed memfd copy of an image made in plain memory. */
+static int copy_to_shm(const struct frame_image *img)
+{
+	void *map;
+	int fd = frame_shm_open(img->len, &map);
+
+	if (fd < 0)
+		return -1;
+	memcpy(map, img->data, img->len);
+	if (frame_shm_seal(fd, img->len, &map) < 0)
+		return -1;
+	munmap(map, img->len);	/* the daemon reads its own copy */
+	return fd;
+}
+
 const struct frame_image *frame_image(struct frame *f, enum frame_encoding enc,
 				      struct frame_codec *codec)
 {
@@ -151,7 +207,7 @@ const struct frame_image *frame_image(struct frame *f, enum frame_encoding enc,
 		return &f->img[enc];
 	pthread_mutex_lock(&f->make_lock);
 	if (!made(f, MADE_IMAGE(enc))) {
-		make_image(f, enc, codec);
+		make_image(f, enc, codec, false);
 		publish(f, MADE_IMAGE(enc));
 	}
 	pthread_mutex_unlock(&f->make_lock);
@@ -167,15 +223,21 @@ const struct frame_image *frame_image_ready(struct frame *f, enum frame_encoding
 
 int frame_shm(struct frame *f, enum frame_encoding enc, struct frame_codec *codec)
 {
-	const struct frame_image *img = frame_image(f, enc, codec);
+	struct frame_image *img;
 
-	if (img == NULL || img->data == NULL)
+	if (enc <= FRAME_ENC_NONE || enc >= FRAME_ENC_COUNT)
 		return -1;
+	img = &f->img[enc];
 	if (made(f, MADE_SHM(enc)))
 		return img->shm_fd;
 	pthread_mutex_lock(&f->make_lock);
+	if (!made(f, MADE_IMAGE(enc))) {
+		make_image(f, enc, codec, true);
+		publish(f, MADE_IMAGE(enc));
+	}
 	if (!made(f, MADE_SHM(enc))) {
-		f->img[enc].shm_fd = frame_shm_make(img->data, img->len);
+		if (img->shm_fd < 0 && img->data != NULL)
+			img->shm_fd = copy_to_shm(img);
 		publish(f, MADE_SHM(enc));
 	}
 	pthread_mutex_unlock(&f->make_lock);

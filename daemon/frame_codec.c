@@ -42,58 +42,55 @@ void frame_codec_free(struct frame_codec *k)
 	free(k);
 }
 
-static uint8_t *decode_jpeg(struct frame_codec *k, const struct omv_frame_hdr *hdr,
-			    const uint8_t *src, size_t src_len, size_t *out_len)
+/* The size of the decoded JPEG, 0 when refused. The stream header is the
+ * cam's word, the JPEG's is another, and neither may make us allocate (or
+ * spend time) without bound. */
+static size_t jpeg_size(struct frame_codec *k, const struct omv_frame_hdr *hdr,
+			const uint8_t *src, size_t src_len)
 {
 	int w, h, subsamp, colorspace;
 	size_t pixels;
-	uint8_t *rgb;
 
 	if (src_len == 0 || src_len > (unsigned long)-1 ||
 	    tjDecompressHeader3(k->dec, src, (unsigned long)src_len, &w, &h, &subsamp,
 				&colorspace) < 0)
-		return NULL;
-	/* The stream header is the cam's word, the JPEG's is another, and
-	 * neither may make us allocate (or spend time) without bound. */
+		return 0;
 	if (w <= 0 || h <= 0 || (uint32_t)w != hdr->width || (uint32_t)h != hdr->height)
-		return NULL;
+		return 0;
 	pixels = (size_t)w * (size_t)h;
 	if (pixels > k->max_pixels || pixels / FRAME_CODEC_PIXELS_PER_BYTE > src_len)
-		return NULL;
-	*out_len = pixels * 3;
-	rgb = malloc(*out_len);
-	if (rgb == NULL)
-		return NULL;
-	if (tjDecompress2(k->dec, src, (unsigned long)src_len, rgb, w, 0, h, TJPF_RGB, 0) < 0 &&
-	    tjGetErrorCode(k->dec) != TJERR_WARNING) {
-		free(rgb);
-		return NULL;
-	}
-	return rgb;
+		return 0;
+	return pixels * 3;
 }
 
-static uint8_t *convert_raw(const struct frame_codec *k, const struct omv_frame_hdr *hdr,
-			    const uint8_t *src, size_t src_len, size_t *out_len)
+/* How many bytes a raw pixel takes in the formats converted; 0: none. */
+static size_t raw_bpp(const struct omv_frame_hdr *hdr)
+{
+	return hdr->pixformat == OMV_PIXFMT_RGB565 ? 2 : hdr->pixformat == OMV_PIXFMT_GRAYSCALE;
+}
+
+size_t frame_codec_rgb888_size(struct frame_codec *k, const struct omv_frame_hdr *hdr,
+			       const uint8_t *pix, size_t pix_len)
 {
 	size_t pixels = (size_t)hdr->width * hdr->height;
-	bool rgb565 = hdr->pixformat == OMV_PIXFMT_RGB565;
-	uint8_t *rgb, *d;
 
-	if (!rgb565 && hdr->pixformat != OMV_PIXFMT_GRAYSCALE)
-		return NULL;
+	if (hdr->pixformat == OMV_PIXFMT_JPEG)
+		return jpeg_size(k, hdr, pix, pix_len);
 	/* The header's bytes per pixel is the cam's claim; the format says
 	 * how many we will touch. */
-	if (pixels > k->max_pixels || src_len < pixels * (rgb565 ? 2 : 1))
-		return NULL;
-	*out_len = pixels * 3;
-	rgb = malloc(*out_len);
-	if (rgb == NULL)
-		return NULL;
-	d = rgb;
-	if (!rgb565) {
+	if (raw_bpp(hdr) == 0 || pixels > k->max_pixels || pix_len < pixels * raw_bpp(hdr))
+		return 0;
+	return pixels * 3;
+}
+
+static void convert_raw(const struct omv_frame_hdr *hdr, const uint8_t *src, uint8_t *d)
+{
+	size_t pixels = (size_t)hdr->width * hdr->height;
+
+	if (hdr->pixformat == OMV_PIXFMT_GRAYSCALE) {
 		for (size_t i = 0; i < pixels; i++, d += 3)
 			d[0] = d[1] = d[2] = src[i];
-		return rgb;
+		return;
 	}
 	for (size_t i = 0; i < pixels; i++, d += 3) {
 		unsigned v = (unsigned)src[2 * i] | (unsigned)src[2 * i + 1] << 8;
@@ -103,17 +100,20 @@ static uint8_t *convert_raw(const struct frame_codec *k, const struct omv_frame_
 		d[1] = (uint8_t)(g << 2 | g >> 4);
 		d[2] = (uint8_t)(b << 3 | b >> 2);
 	}
-	return rgb;
 }
 
-uint8_t *frame_codec_rgb888(struct frame_codec *k, const struct omv_frame_hdr *hdr,
-			    const uint8_t *pix, size_t pix_len, size_t *out_len)
+int frame_codec_rgb888(struct frame_codec *k, const struct omv_frame_hdr *hdr,
+		       const uint8_t *pix, size_t pix_len, uint8_t *out)
 {
-	if (hdr->pixformat == OMV_PIXFMT_JPEG)
-		return decode_jpeg(k, hdr, pix, pix_len, out_len);
-	if (hdr->pixformat & OMV_PIXFMT_COMPRESSED)
-		return NULL;	/* PNG and others: no decoder here */
-	return convert_raw(k, hdr, pix, pix_len, out_len);
+	if (hdr->pixformat != OMV_PIXFMT_JPEG) {
+		convert_raw(hdr, pix, out);
+		return 0;
+	}
+	if (tjDecompress2(k->dec, pix, (unsigned long)pix_len, out, (int)hdr->width, 0,
+			  (int)hdr->height, TJPF_RGB, 0) < 0 &&
+	    tjGetErrorCode(k->dec) != TJERR_WARNING)
+		return -1;
+	return 0;
 }
 
 uint8_t *frame_codec_jpeg(struct frame_codec *k, const uint8_t *pix, unsigned w, unsigned h,

@@ -27,10 +27,15 @@ struct frame_codec;
 struct frame_codec *frame_codec_new(size_t max_pixels);
 void frame_codec_free(struct frame_codec *k);
 
-/* RGB888 (w*h*3, malloc'd) of the pixels described by hdr; NULL when the
- * format has no conversion, the pixels do not decode or are over limits. */
-uint8_t *frame_codec_rgb888(struct frame_codec *k, const struct omv_frame_hdr *hdr,
-			    const uint8_t *pix, size_t pix_len, size_t *out_len);
+/* Bytes of the RGB888 image (w*h*3) of the pixels described by hdr, its
+ * format and limits checked (for a JPEG, from its own header); 0 when it
+ * cannot be made. */
+size_t frame_codec_rgb888_size(struct frame_codec *k, const struct omv_frame_hdr *hdr,
+			       const uint8_t *pix, size_t pix_len);
+/* That RGB888 image into out (frame_codec_rgb888_size() bytes): 0, or -1
+ * when the pixels do not decode. */
+int frame_codec_rgb888(struct frame_codec *k, const struct omv_frame_hdr *hdr,
+		       const uint8_t *pix, size_t pix_len, uint8_t *out);
 /* JPEG (quality FRAME_CODEC_JPEG_QUALITY, malloc'd) of w*h pixels, RGB888
  * or 8-bit gray when gray is set; NULL on failure. */
 uint8_t *frame_codec_jpeg(struct frame_codec *k, const uint8_t *pix, unsigned w, unsigned h,

@@ -8,10 +8,8 @@
 
 #define FRAME_SHM_SEALS (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
 
-int frame_shm_make(const void *data, size_t len)
+int frame_shm_open(size_t len, void **map)
 {
-	const char *p = data;
-	size_t left = len;
 	int fd, e;
 
 	if (len == 0) {
@@ -21,24 +19,36 @@ int frame_shm_make(const void *data, size_t len)
 	fd = memfd_create("omvd-frame", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -1;
-	/* write(), not a mapping: F_SEAL_WRITE is refused while a writable
-	 * shared mapping exists. */
-	while (left > 0) {
-		ssize_t n = write(fd, p, left);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		p += n;
-		left -= (size_t)n;
+	if (ftruncate(fd, (off_t)len) < 0 ||
+	    (*map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
 	}
-	if (fcntl(fd, F_ADD_SEALS, FRAME_SHM_SEALS) < 0)
-		goto fail;
 	return fd;
-fail:
-	e = errno != 0 ? errno : EIO;
+}
+
+int frame_shm_seal(int fd, size_t len, void **map)
+{
+	int e;
+
+	/* F_SEAL_WRITE is refused while a writable shared mapping exists. */
+	munmap(*map, len);
+	*map = NULL;
+	if (fcntl(fd, F_ADD_SEALS, FRAME_SHM_SEALS) < 0 ||
+	    (*map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		e = errno;
+		*map = NULL;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+void frame_shm_discard(int fd, size_t len, void *map)
+{
+	munmap(map, len);
 	close(fd);
-	errno = e;
-	return -1;
 }

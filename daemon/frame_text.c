@@ -1,4 +1,4 @@
-/* Frame lines and read_frame replies as text (see frame_text.h). */
+/* Frame objects and read_frame replies as text (see frame_text.h). */
 #include "frame_text.h"
 
 #include <inttypes.h>
@@ -9,25 +9,30 @@
 #include "base64.h"
 #include "rpc_client.h"
 
-/* A frame line is PREFIX, the frame object, then "}\n". */
-#define PREFIX "{\"jsonrpc\":\"2.0\",\"method\":\"frame\",\"params\":"
-#define PREFIX_LEN (sizeof PREFIX - 1)
-
-/* The frame object's members that every line has, after PREFIX "{". */
+/* The members every frame object has, from its opening brace. */
 static int metadata(char *out, size_t cap, const struct frame *f)
 {
 	int64_t ts = f->timestamp_us;
 
 	return snprintf(out, cap,
-			PREFIX "{\"number\":%" PRIu64 ",\"width\":%" PRIu32 ",\"height\":%" PRIu32
+			"{\"number\":%" PRIu64 ",\"width\":%" PRIu32 ",\"height\":%" PRIu32
 			",\"format\":%" PRIu32 ",\"depth\":%" PRIu32 ",\"raw_size\":%zu"
 			",\"timestamp\":%" PRId64 ".%06" PRId64 ",\"fps\":%.2f",
 			f->number, f->hdr.width, f->hdr.height, f->hdr.pixformat, f->hdr.size,
 			frame_raw_size(f), ts / 1000000, ts % 1000000, f->fps);
 }
 
-struct shared_line *frame_text_line(struct frame *f, enum frame_encoding enc, bool shm,
-				    struct frame_codec *codec)
+static struct shared_line *text_of(const char *head, size_t len)
+{
+	struct shared_line *l = shared_line_alloc(len);
+
+	if (l != NULL)
+		memcpy(l->data, head, len);
+	return l;
+}
+
+struct shared_line *frame_text_object(struct frame *f, enum frame_encoding enc, bool shm,
+				      struct frame_codec *codec)
 {
 	const struct frame_image *img = enc != FRAME_ENC_NONE ? frame_image(f, enc, codec) : NULL;
 	const char *name = frame_encoding_name(enc);
@@ -37,44 +42,37 @@ struct shared_line *frame_text_line(struct frame *f, enum frame_encoding enc, bo
 	int n;
 
 	n = metadata(head, sizeof head, f);
-	if (n < 0 || (size_t)n >= sizeof head)
+	if (n < 0 || (size_t)n >= sizeof head - 64)
 		return NULL;
 	if (img != NULL && img->data != NULL && shm && frame_shm(f, enc, codec) >= 0) {
 		n += snprintf(head + n, sizeof head - (size_t)n,
-			      ",\"encoding\":\"%s\",\"shm\":{\"size\":%zu}}}\n", name, img->len);
-		if ((size_t)n >= sizeof head || (l = shared_line_alloc((size_t)n)) == NULL)
-			return NULL;
-		memcpy(l->data, head, (size_t)n);
-		return l;
+			      ",\"encoding\":\"%s\",\"shm\":{\"size\":%zu}}", name, img->len);
+		return (size_t)n < sizeof head ? text_of(head, (size_t)n) : NULL;
 	}
 	if (img == NULL || img->data == NULL || shm) {
 		/* Metadata only: nothing asked, or not possible in that encoding. */
-		if ((l = shared_line_alloc((size_t)n + 3)) == NULL)
-			return NULL;
-		memcpy(l->data, head, (size_t)n);
-		memcpy(l->data + n, "}}\n", 3);
-		return l;
+		head[n++] = '}';
+		return text_of(head, (size_t)n);
 	}
 	n += snprintf(head + n, sizeof head - (size_t)n, ",\"encoding\":\"%s\",\"data\":\"", name);
 	if ((size_t)n >= sizeof head)
 		return NULL;
 	b64 = base64_encoded_len(img->len);
-	if ((l = shared_line_alloc((size_t)n + b64 + 4)) == NULL)
+	if ((l = shared_line_alloc((size_t)n + b64 + 2)) == NULL)
 		return NULL;
 	memcpy(l->data, head, (size_t)n);
 	base64_encode_to(img->data, img->len, l->data + n);
-	memcpy(l->data + n + b64, "\"}}\n", 4);
+	memcpy(l->data + n + b64, "\"}", 2);
 	return l;
 }
 
-char *frame_text_reply(const struct shared_line *line, const char *id, size_t *len)
+char *frame_text_reply(const struct shared_line *obj, const char *id, size_t *len)
 {
 	static const char head1[] = "{\"jsonrpc\":\"2.0\",\"id\":", head2[] = ",\"result\":";
-	const char *obj = line->data + PREFIX_LEN;
-	size_t obj_len = line->len - PREFIX_LEN - 2, id_len = strlen(id);
+	size_t id_len = strlen(id);
 	char *out, *p;
 
-	*len = sizeof head1 - 1 + id_len + sizeof head2 - 1 + obj_len + 2;
+	*len = sizeof head1 - 1 + id_len + sizeof head2 - 1 + obj->len + 2;
 	out = malloc(*len);
 	if (out == NULL)
 		return NULL;
@@ -85,8 +83,8 @@ char *frame_text_reply(const struct shared_line *line, const char *id, size_t *l
 	p += id_len;
 	memcpy(p, head2, sizeof head2 - 1);
 	p += sizeof head2 - 1;
-	memcpy(p, obj, obj_len);
-	p += obj_len;
+	memcpy(p, obj->data, obj->len);
+	p += obj->len;
 	memcpy(p, "}\n", 2);
 	return out;
 }

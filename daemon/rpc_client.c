@@ -170,54 +170,50 @@ void rpc_client_send_shared(struct rpc_client *c, struct shared_line *l)
 	send_line(c, l, -1);
 }
 
-bool rpc_client_send_fd(struct rpc_client *c, struct shared_line *l, int fd)
+bool rpc_client_send_parts(struct rpc_client *c, const char *head, struct shared_line *body,
+			   const char *tail, int fd)
 {
-	int dup;
+	size_t before = client_private(c), head_len = strlen(head), tail_len = strlen(tail);
+	struct shared_line *first = NULL;
+	int dup = -1, rc;
 
-	if (c->closing || c->out.fds >= RPC_CLIENT_FDS_MAX)
+	if (c->closing || (fd >= 0 && c->out.fds >= RPC_CLIENT_FDS_MAX))
 		return false;
-	dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (dup < 0) {
+	if (fd >= 0 && (dup = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
 		log_warn("client %llu: cannot pass a descriptor: %s", (unsigned long long)c->id,
 			 strerror(errno));
 		return false;
 	}
-	return send_line(c, l, dup);
+	/* The descriptor rides on the line's first byte: a head carrying it
+	 * is an item of its own. */
+	if (dup >= 0 && head_len > 0 && (first = shared_line_alloc(head_len)) == NULL) {
+		close(dup);
+		rpc_client_close(c, "out of memory");
+		return false;
+	}
+	if (first != NULL) {
+		memcpy(first->data, head, head_len);
+		rc = outq_add_shared(&c->out, first, dup);
+		shared_line_unref(first);
+		dup = -1;
+	} else {
+		rc = outq_add_copy(&c->out, head, head_len);
+	}
+	if (rc < 0 || outq_add_shared(&c->out, body, dup) < 0 ||
+	    outq_add_copy(&c->out, tail, tail_len) < 0) {
+		rpc_client_close(c, "out of memory");
+		return false;
+	}
+	c->stats.bytes_out += head_len + body->len + tail_len;
+	output_queued(c, before);
+	return true;
 }
 
-void rpc_client_send_frame(struct rpc_client *c, struct shared_line *l)
-{
-	if (c->closing)
-		return;
-	if (rpc_client_has_room(c) && c->pending_frame == NULL) {
-		c->stats.frames_sent++;
-		rpc_client_send_shared(c, l);
-		return;
-	}
-	/* Too much queued: keep only the newest frame until there is room. */
-	if (c->pending_frame != NULL) {
-		shared_line_unref(c->pending_frame);
-		c->stats.frames_dropped++;
-	}
-	l->refs++;
-	c->pending_frame = l;
-	c->out_full = true;
-}
-
-/* What waited for room: the newest frame (the rest is rpc_notify's). */
+/* What waited for room (rpc_notify's, rpc_frames'). */
 static void room_returned(struct rpc_client *c)
 {
 	c->out_full = false;
 	rpc_notify_client_room(c);
-	if (c->pending_frame != NULL && rpc_client_has_room(c)) {
-		struct shared_line *l = c->pending_frame;
-		c->pending_frame = NULL;
-		c->stats.frames_sent++;
-		rpc_client_send_shared(c, l);
-		shared_line_unref(l);
-	}
-	if (c->pending_frame != NULL)
-		c->out_full = true;
 }
 
 void rpc_client_push_event(struct rpc_client *c, uint8_t chan, uint8_t opcode, uint16_t code)
@@ -504,6 +500,30 @@ void call_reply_line(struct rpc_call *call, char *line, size_t len, int fd)
 	}
 	slot_put(c, slot, call->index, line, len, dup);
 	call_finish(call, NULL);
+}
+
+bool call_result_shared(struct rpc_call *call, struct shared_line *result, int fd)
+{
+	struct rpc_client *c = call->client;
+	struct reply_slot *slot = call->slot;
+	char head[96], *id;
+	bool sent;
+	int n;
+
+	/* Out of order, or in a batch: it must wait in its slot. */
+	if (call->id == NULL || c->closing || slot->batch || TAILQ_FIRST(&c->slots) != slot ||
+	    result->len + sizeof head > c->server->opt.max_response)
+		return false;
+	id = json_dumps(call->id, JSON_COMPACT | JSON_ENCODE_ANY);
+	n = id != NULL ? snprintf(head, sizeof head, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":",
+				  id) : -1;
+	free(id);
+	if (n < 0 || (size_t)n >= sizeof head)
+		return false;
+	sent = rpc_client_send_parts(c, head, result, "}\n", fd);
+	if (sent)
+		call_finish(call, NULL);
+	return sent;
 }
 
 void call_error(struct rpc_call *call, int code, const char *message, json_t *data)
@@ -912,8 +932,6 @@ static void drop_output(struct rpc_client *c)
 		slot->bytes = 0;
 	}
 	outq_clear(&c->out);
-	shared_line_unref(c->pending_frame);
-	c->pending_frame = NULL;
 	shared_line_unref(c->state_held);
 	c->state_held = NULL;
 	rpc_notify_client_clear(c);

@@ -131,8 +131,7 @@ struct rpc_client {
 	uint64_t last_frame;		/* newest frame number read_frame returned */
 	struct client_event events[CLIENT_EVENTS_MAX];
 	unsigned ev_head, ev_count;
-	struct shared_line *pending_frame;	/* newest frame waiting for room */
-	struct frame_post *shm_waiting;	/* the same, in shared memory (rpc_frames) */
+	struct frame_post *frame_waiting;	/* newest frame waiting for room (rpc_frames) */
 	struct client_pending pending;
 	struct client_stats stats;
 };
@@ -171,21 +170,22 @@ bool rpc_client_has_room(const struct rpc_client *c);
 size_t rpc_client_unread(const struct rpc_client *c);
 /* A line that must not be lost (a reference is taken). */
 void rpc_client_send_shared(struct rpc_client *c, struct shared_line *l);
-/* A frame line: sent with room, else kept as the newest waiting frame. */
-void rpc_client_send_frame(struct rpc_client *c, struct shared_line *l);
 
 /*
- * A line with a file descriptor attached (SCM_RIGHTS) to its first byte,
- * in order with everything else queued to the client. fd is duplicated:
- * the caller keeps its own. The duplicate is closed once sent, or when
- * the client goes away with it unsent. Returns false, queueing nothing,
- * when the client is closing, already has RPC_CLIENT_FDS_MAX descriptors
- * waiting (wait for rpc_notify_client_room), or the fd cannot be
- * duplicated. A client that reads with read() instead of recvmsg() loses
- * the descriptor (the kernel closes it), never the line.
+ * A line made of a copied head, a shared body sent by reference (many
+ * clients' queues share one body without copies) and a copied tail, in
+ * order with everything else queued to the client; with fd >= 0, a file
+ * descriptor passed with its first byte (SCM_RIGHTS). fd is duplicated: the caller
+ * keeps its own; the duplicate is closed once sent, or when the client
+ * goes away with it unsent. Returns false, queueing nothing, when the
+ * client is closing, already has RPC_CLIENT_FDS_MAX descriptors waiting
+ * (wait for rpc_notify_client_room), or the fd cannot be duplicated. A
+ * client that reads with read() instead of recvmsg() loses the
+ * descriptor (the kernel closes it), never the line.
  */
 #define RPC_CLIENT_FDS_MAX 8
-bool rpc_client_send_fd(struct rpc_client *c, struct shared_line *l, int fd);
+bool rpc_client_send_parts(struct rpc_client *c, const char *head, struct shared_line *body,
+			   const char *tail, int fd);
 
 /* Called by the client when its output drained below half the soft
  * limit after it had gone above it (rpc_notify.c). */
@@ -199,6 +199,12 @@ void call_result(struct rpc_call *call, json_t *result);
 void call_error(struct rpc_call *call, int code, const char *message, json_t *data);
 void call_errorf(struct rpc_call *call, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* End the call with result, JSON text already serialised (no newline),
+ * sent by reference, with fd >= 0 passed along (see rpc_client_send_parts)
+ * -- when its reply can go out at once (no reply of this client before it
+ * is pending, not in a batch). false: the call is untouched; end it with
+ * call_reply_line. */
+bool call_result_shared(struct rpc_call *call, struct shared_line *result, int fd);
 /* End the call with its whole reply line already serialised (id and
  * newline included; malloc'd, ownership taken): for large results built
  * off the loop. fd >= 0 is passed with the reply's first byte (it is

@@ -3,17 +3,25 @@
  * except job_run(), which runs on a worker and touches nothing but its job
  * and the (thread-safe) frame.
  *
- * A post (struct frame_post) is one frame's lines, one per key (encoding x transport), built
- * by jobs. Posts of frames for subscribers wait in the fan-out queue and
- * leave it in order, once their lines are built. A read_frame call is a
- * reader: it waits for the line of its key, then for a job that copies
- * the line into its reply.
+ * A post (struct frame_post) is one frame's objects, one per key
+ * (encoding x transport), built by jobs. The object text is shared by
+ * reference between the notification lines of every subscriber and the
+ * replies of every poller (rpc_client_send_parts): once built, sending it
+ * costs the loop no copy. Posts of frames for subscribers wait in the
+ * fan-out queue and leave it in order, once their objects are built. A
+ * read_frame call is a reader: it waits for its key's object, and is
+ * answered with it by reference, or (when replies before it are pending)
+ * with a copy a job makes.
+ *
+ * Keys that clients polled lately are built for every new frame as if
+ * subscribed, so that a poller's next read_frame finds its object ready.
  */
 #include "rpc_frames.h"
 
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "frame_codec.h"
 #include "frame_text.h"
 #include "log.h"
@@ -23,13 +31,17 @@
 #include "work_pool.h"
 
 #define WORKERS_MAX 4
-/* Frames prepared or waiting for subscribers beyond the workers' count:
- * more means the workers fall behind the cam, and the oldest go. */
-#define FANOUT_SPARE 2
+/* Frames waiting for their objects before subscribers get them: more,
+ * or the oldest waiting longer, means the workers fall behind the cam,
+ * and the oldest go (newest wins). */
+#define FANOUT_MAX 16
+#define FANOUT_MAX_AGE_MS 500
 /* A shared-memory line is small but its memfd holds a whole frame: a
  * client that does not read gets no more lines once this much it has not
  * read waits in its socket (a few lines), so it pins few frames. */
 #define SHM_UNREAD_MAX 8192
+/* A key read_frame asked for within this long is prepared for new frames. */
+#define POLL_KEEP_MS 2000
 
 enum { VIA_DATA, VIA_SHM, VIA_COUNT };
 #define NKEYS (FRAME_ENC_COUNT * VIA_COUNT)
@@ -55,34 +67,34 @@ struct job;
 struct frame_post {
 	unsigned refs;
 	struct frame *f;
-	struct shared_line *line[NKEYS];
+	uint64_t born_ms;		/* when the frame came */
+	struct shared_line *obj[NKEYS];	/* frame object texts, once built */
 	unsigned building;		/* keys a job is making */
 	unsigned failed;		/* keys that could not be made */
-	TAILQ_HEAD(, reader) readers;	/* waiting for another job's line */
+	TAILQ_HEAD(, reader) readers;	/* waiting for another job's object */
 	unsigned fanout_keys;		/* what the subscribers wanted */
 	struct job *fanout_job;		/* until it finished */
-	TAILQ_ENTRY(frame_post) link;		/* in the fan-out queue */
+	TAILQ_ENTRY(frame_post) link;	/* in the fan-out queue */
 };
 
 struct reader {
 	TAILQ_ENTRY(reader) link;
 	struct rpc_call *call;		/* NULL once its client went away */
-	struct frame_post *post;
+	struct frame_post *post;	/* while waiting in it */
 	unsigned key;
-	char *id;			/* the call's id as JSON text */
 };
 
 struct job {
 	struct work work;
 	struct rpc_frames *fr;
-	struct frame_post *post;		/* a reference */
-	struct frame *f;		/* post->f, all the worker reads */
-	unsigned keys;			/* lines to build */
+	struct frame_post *post;	/* a reference */
+	struct frame *f;		/* post->f, all the worker reads of it */
+	unsigned keys;			/* objects to build */
 	struct shared_line *built[NKEYS];
-	struct reader *reader;		/* a reply to make, or NULL */
-	unsigned reply_key;		/* its key and id, for the worker */
-	const char *reply_id;
-	const struct shared_line *src;	/* its line (post holds it), once built */
+	/* a reply to copy, for a reader whose reply must wait in its slot */
+	struct reader *reader;
+	const struct shared_line *src;	/* its object (the post holds it) */
+	char *id;			/* its call's id as JSON text */
 	char *reply;
 	size_t reply_len;
 };
@@ -91,12 +103,14 @@ struct rpc_frames {
 	struct rpc_server *server;
 	struct work_pool *pool;
 	unsigned workers;
-	struct frame_post *latest;		/* the newest frame's, for read_frame */
+	struct frame_post *latest;	/* the newest frame's, for read_frame */
 	TAILQ_HEAD(, frame_post) fanout;
 	unsigned fanout_len;
+	uint64_t polled_ms[NKEYS];	/* when read_frame last asked for a key */
 };
 
 static void post_kick(struct rpc_frames *fr, struct frame_post *p);
+static void reader_cancel(struct rpc_call *call);
 static void fanout_flush(struct rpc_frames *fr);
 
 /* ---- posts ---- */
@@ -109,6 +123,7 @@ static struct frame_post *post_new(struct frame *f)
 		return NULL;
 	p->refs = 1;
 	p->f = frame_ref(f);
+	p->born_ms = clock_now_ms();
 	TAILQ_INIT(&p->readers);
 	return p;
 }
@@ -124,7 +139,7 @@ static void post_unref(struct frame_post *p)
 	if (p == NULL || --p->refs > 0)
 		return;
 	for (unsigned k = 0; k < NKEYS; k++)
-		shared_line_unref(p->line[k]);
+		shared_line_unref(p->obj[k]);
 	frame_unref(p->f);
 	free(p);
 }
@@ -144,10 +159,8 @@ static struct frame_post *post_of(struct rpc_frames *fr, struct frame *f)
 	return p;
 }
 
-/* ---- jobs ---- */
-
-/* The memfd a line of this key names, or -1 when it has none (not shared
- * memory, or the frame has no data in that encoding). */
+/* The memfd an object of this key names, or -1 when it has none (not
+ * shared memory, or the frame has no data in that encoding). */
 static int shm_fd(struct frame_post *p, unsigned key)
 {
 	const struct frame_image *img = frame_image_ready(p->f, key_enc(key));
@@ -155,6 +168,7 @@ static int shm_fd(struct frame_post *p, unsigned key)
 	return key_shm(key) && img != NULL ? img->shm_fd : -1;
 }
 
+/* ---- jobs ---- */
 
 static void job_run(struct work *w, void *thread_ctx)
 {
@@ -163,17 +177,15 @@ static void job_run(struct work *w, void *thread_ctx)
 
 	for (unsigned k = 0; k < NKEYS; k++)
 		if (j->keys & BIT(k))
-			j->built[k] = frame_text_line(j->f, key_enc(k), key_shm(k), codec);
-	if (j->reply_id != NULL) {
-		const struct shared_line *src = j->src != NULL ? j->src : j->built[j->reply_key];
-
-		if (src != NULL)
-			j->reply = frame_text_reply(src, j->reply_id, &j->reply_len);
-	}
+			j->built[k] = frame_text_object(j->f, key_enc(k), key_shm(k), codec);
+	if (j->src != NULL)
+		j->reply = frame_text_reply(j->src, j->id, &j->reply_len);
 }
 
 static void job_done(struct work *w, bool cancelled);
 
+/* A job building keys of p, or copying a reader's reply (reader set:
+ * its object src exists). */
 static struct job *job_new(struct rpc_frames *fr, struct frame_post *p, unsigned keys,
 			   struct reader *rd)
 {
@@ -181,6 +193,14 @@ static struct job *job_new(struct rpc_frames *fr, struct frame_post *p, unsigned
 
 	if (j == NULL)
 		return NULL;
+	if (rd != NULL) {
+		j->id = json_dumps(rd->call->id, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (j->id == NULL) {
+			free(j);
+			return NULL;
+		}
+		j->src = p->obj[rd->key];
+	}
 	j->work.run = job_run;
 	j->work.done = job_done;
 	j->fr = fr;
@@ -188,25 +208,17 @@ static struct job *job_new(struct rpc_frames *fr, struct frame_post *p, unsigned
 	j->f = p->f;
 	j->keys = keys;
 	j->reader = rd;
-	if (rd != NULL) {
-		j->reply_key = rd->key;
-		j->reply_id = rd->id;
-		if (!(keys & BIT(rd->key)))
-			j->src = p->line[rd->key];
-	}
 	p->building |= keys;
 	work_submit(fr->pool, &j->work);
 	return j;
 }
 
-/* Ends the reader: its call (if its client is still there) with the
- * reply (and fd, shared memory), or with an error when reply is NULL.
- * Takes reply. */
+/* Ends a reader's call (if its client is still there): with reply (taken)
+ * and fd, or with an error when reply is NULL. */
 static void reader_end(struct reader *rd, char *reply, size_t len, int fd, const char *why)
 {
 	struct rpc_call *call = rd->call;
 
-	free(rd->id);
 	free(rd);
 	if (call == NULL) {
 		free(reply);
@@ -220,11 +232,22 @@ static void reader_end(struct reader *rd, char *reply, size_t len, int fd, const
 		call_error(call, RPC_INTERNAL_ERROR, why, NULL);
 }
 
-/* The reader's reply is built on a worker, with its line if needed. */
-static void reader_start(struct rpc_frames *fr, struct frame_post *p, struct reader *rd,
-			 unsigned build)
+/* The reader's object exists: it is the reply, sent by reference when it
+ * can go at once, else copied into a reply line by a job. */
+static void reader_answer(struct rpc_frames *fr, struct frame_post *p, struct reader *rd)
 {
-	if (job_new(fr, p, build, rd) == NULL)
+	struct rpc_call *call = rd->call;
+
+	/* Sent, the call is gone: it must not point at the reader then. */
+	call->on_cancel = NULL;
+	call->wait = NULL;
+	if (call_result_shared(call, p->obj[rd->key], shm_fd(p, rd->key))) {
+		free(rd);
+		return;
+	}
+	call->on_cancel = reader_cancel;
+	call->wait = rd;
+	if (job_new(fr, p, 0, rd) == NULL)
 		reader_end(rd, NULL, 0, -1, "out of memory");
 }
 
@@ -237,28 +260,30 @@ static void job_done(struct work *w, bool cancelled)
 	for (unsigned k = 0; k < NKEYS; k++) {
 		if (!(j->keys & BIT(k)))
 			continue;
-		if (j->built[k] != NULL && p->line[k] == NULL)
-			p->line[k] = j->built[k];
+		if (j->built[k] != NULL && p->obj[k] == NULL)
+			p->obj[k] = j->built[k];
 		else
 			shared_line_unref(j->built[k]);
-		if (p->line[k] == NULL && !cancelled)
+		if (p->obj[k] == NULL && !cancelled)
 			p->failed |= BIT(k);
 	}
 	p->building &= ~j->keys;
 	if (p->fanout_job == j)
 		p->fanout_job = NULL;
 	if (j->reader != NULL)
-		reader_end(j->reader, j->reply, j->reply_len, shm_fd(p, j->reply_key),
+		reader_end(j->reader, j->reply, j->reply_len, shm_fd(p, j->reader->key),
 			   "out of memory building the frame");
 	else
 		free(j->reply);
+	free(j->id);
 	free(j);
 	post_kick(fr, p);
 	post_unref(p);
 	fanout_flush(fr);
 }
 
-/* Readers waiting on a post whose lines changed: start what can start. */
+/* Readers waiting on a post whose objects changed: answer what can be;
+ * a key whose job was taken back is built again. */
 static void post_kick(struct rpc_frames *fr, struct frame_post *p)
 {
 	struct reader *rd, *next;
@@ -269,12 +294,15 @@ static void post_kick(struct rpc_frames *fr, struct frame_post *p)
 		next = TAILQ_NEXT(rd, link);
 		if (p->building & bit)
 			continue;
+		if (p->obj[rd->key] == NULL && !(p->failed & bit) &&
+		    job_new(fr, p, bit, NULL) != NULL)
+			continue;
 		TAILQ_REMOVE(&p->readers, rd, link);
 		rd->post = NULL;
-		if (p->failed & bit)
-			reader_end(rd, NULL, 0, -1, "out of memory building the frame");
+		if (p->obj[rd->key] != NULL)
+			reader_answer(fr, p, rd);
 		else
-			reader_start(fr, p, rd, p->line[rd->key] != NULL ? 0 : bit);
+			reader_end(rd, NULL, 0, -1, "out of memory building the frame");
 		post_unref(p);	/* the reader's; the caller holds another */
 	}
 }
@@ -300,29 +328,31 @@ void rpc_frames_read(struct rpc_frames *fr, struct rpc_call *call, struct frame 
 {
 	struct frame_post *p = post_of(fr, f);
 	unsigned key = key_of(enc, shm);
-	struct reader *rd;
+	struct reader *rd = p != NULL ? calloc(1, sizeof *rd) : NULL;
 
-	rd = p != NULL ? calloc(1, sizeof *rd) : NULL;
-	if (rd != NULL)
-		rd->id = json_dumps(call->id != NULL ? call->id : json_null(),
-				    JSON_COMPACT | JSON_ENCODE_ANY);
-	if (rd == NULL || rd->id == NULL) {
-		free(rd);
+	if (rd == NULL) {
 		call_error(call, RPC_INTERNAL_ERROR, "out of memory", NULL);
 		return;
 	}
+	fr->polled_ms[key] = clock_now_ms();
 	rd->call = call;
 	rd->key = key;
 	call->wait = rd;
 	call->on_cancel = reader_cancel;
+	if (p->obj[key] != NULL) {
+		reader_answer(fr, p, rd);
+		return;
+	}
 	if (p->failed & BIT(key)) {
 		reader_end(rd, NULL, 0, -1, "out of memory building the frame");
-	} else if (p->building & BIT(key)) {
-		rd->post = post_ref(p);
-		TAILQ_INSERT_TAIL(&p->readers, rd, link);
-	} else {
-		reader_start(fr, p, rd, p->line[key] != NULL ? 0 : BIT(key));
+		return;
 	}
+	if (!(p->building & BIT(key)) && job_new(fr, p, BIT(key), NULL) == NULL) {
+		reader_end(rd, NULL, 0, -1, "out of memory");
+		return;
+	}
+	rd->post = post_ref(p);
+	TAILQ_INSERT_TAIL(&p->readers, rd, link);
 }
 
 /* ---- subscribers ---- */
@@ -337,49 +367,38 @@ static unsigned client_key(const struct rpc_client *c)
 	return key_of(c->frame_enc, c->frame_shm);
 }
 
-/* Room for a shared-memory line: in omvd's queue, and in the socket. */
-static bool shm_room(const struct rpc_client *c)
+/* Room for a frame: in omvd's queue, and (each memfd holding a frame)
+ * for shared memory in the socket too. */
+static bool frame_room(const struct rpc_client *c, int fd)
 {
-	return rpc_client_has_room(c) && rpc_client_unread(c) <= SHM_UNREAD_MAX;
+	return rpc_client_has_room(c) && (fd < 0 || rpc_client_unread(c) <= SHM_UNREAD_MAX);
 }
 
-/* A frame in shared memory: its line with the memfd, now when the client
- * has room, else the newest waits (for rpc_frames_client_room, or for the
- * next frame when it is the socket that is full). */
-static void send_shm(struct rpc_client *c, struct frame_post *p, unsigned key)
-{
-	int fd = shm_fd(p, key);
-
-	if (fd < 0) {
-		rpc_client_send_frame(c, p->line[key]);	/* no data: a plain line */
-		return;
-	}
-	if (c->shm_waiting != NULL) {	/* this one is newer */
-		post_unref(c->shm_waiting);
-		c->shm_waiting = NULL;
-		c->stats.frames_dropped++;
-	}
-	if (!shm_room(c)) {
-		c->shm_waiting = post_ref(p);
-		c->out_full = true;	/* call us back when it drained */
-		return;
-	}
-	if (rpc_client_send_fd(c, p->line[key], fd))
-		c->stats.frames_sent++;
-	else
-		c->stats.frames_dropped++;
-}
-
+/* The frame's notification to one subscriber: now when it has room, else
+ * the newest waits (for rpc_frames_client_room, or the next frame when it
+ * is the socket that is full); the one it replaces is dropped. */
 static void send_to(struct rpc_client *c, struct frame_post *p)
 {
 	unsigned key = client_key(c);
+	int fd;
 
-	if (p->line[key] == NULL)
+	if (p->obj[key] == NULL)
 		return;	/* a format asked for after this frame came */
-	if (key_shm(key))
-		send_shm(c, p, key);
+	fd = shm_fd(p, key);
+	if (c->frame_waiting != NULL) {	/* this one is newer */
+		post_unref(c->frame_waiting);
+		c->frame_waiting = NULL;
+		c->stats.frames_dropped++;
+	}
+	if (!frame_room(c, fd)) {
+		c->frame_waiting = post_ref(p);
+		c->out_full = true;	/* call us back when it drained */
+		return;
+	}
+	if (rpc_client_send_parts(c, FRAME_TEXT_NOTE_HEAD, p->obj[key], FRAME_TEXT_NOTE_TAIL, fd))
+		c->stats.frames_sent++;
 	else
-		rpc_client_send_frame(c, p->line[key]);
+		c->stats.frames_dropped++;
 }
 
 static void deliver(struct rpc_frames *fr, struct frame_post *p)
@@ -393,24 +412,23 @@ static void deliver(struct rpc_frames *fr, struct frame_post *p)
 
 void rpc_frames_client_room(struct rpc_client *c)
 {
-	struct frame_post *p = c->shm_waiting;
+	struct frame_post *p = c->frame_waiting;
 
 	if (p == NULL)
 		return;
-	if (!shm_room(c)) {
-		c->out_full = true;
+	if (!subscribed(c)) {
+		rpc_frames_client_clear(c);
 		return;
 	}
-	c->shm_waiting = NULL;
-	if (subscribed(c))
-		send_to(c, p);
+	c->frame_waiting = NULL;
+	send_to(c, p);
 	post_unref(p);
 }
 
 void rpc_frames_client_clear(struct rpc_client *c)
 {
-	post_unref(c->shm_waiting);
-	c->shm_waiting = NULL;
+	post_unref(c->frame_waiting);
+	c->frame_waiting = NULL;
 }
 
 static void fanout_pop(struct rpc_frames *fr, struct frame_post *p)
@@ -453,30 +471,41 @@ static void fanout_drop_oldest(struct rpc_frames *fr)
 
 void rpc_frames_publish(struct rpc_frames *fr, struct frame *f)
 {
+	uint64_t now = clock_now_ms();
 	struct rpc_client *c;
 	struct frame_post *p;
-	unsigned keys = 0, missing;
+	unsigned keys = 0, polled = 0, missing;
 
 	TAILQ_FOREACH(c, &fr->server->clients, link)
 		if (subscribed(c))
 			keys |= BIT(client_key(c));
-	p = post_of(fr, f);
-	if (keys == 0 || p == NULL)
-		return;
-	while (fr->fanout_len >= fr->workers + FANOUT_SPARE)
-		fanout_drop_oldest(fr);
-	p->fanout_keys = keys;
-	post_ref(p);
-	TAILQ_INSERT_TAIL(&fr->fanout, p, link);
-	fr->fanout_len++;
-	missing = keys & ~p->building;
 	for (unsigned k = 0; k < NKEYS; k++)
-		if (p->line[k] != NULL)
+		if (fr->polled_ms[k] != 0 && now - fr->polled_ms[k] < POLL_KEEP_MS)
+			polled |= BIT(k);
+	p = post_of(fr, f);
+	if ((keys | polled) == 0 || p == NULL)
+		return;
+	if (keys != 0) {
+		while (fr->fanout_len >= FANOUT_MAX ||
+		       (fr->fanout_len > fr->workers &&
+			now - TAILQ_FIRST(&fr->fanout)->born_ms > FANOUT_MAX_AGE_MS))
+			fanout_drop_oldest(fr);
+		p->fanout_keys = keys;
+		post_ref(p);
+		TAILQ_INSERT_TAIL(&fr->fanout, p, link);
+		fr->fanout_len++;
+	}
+	missing = (keys | polled) & ~p->building;
+	for (unsigned k = 0; k < NKEYS; k++)
+		if (p->obj[k] != NULL)
 			missing &= ~BIT(k);
 	if (missing != 0) {
-		p->fanout_job = job_new(fr, p, missing, NULL);
-		if (p->fanout_job == NULL)
+		struct job *j = job_new(fr, p, missing, NULL);
+
+		if (j == NULL)
 			log_err("out of memory preparing frame %llu", (unsigned long long)f->number);
+		else if (keys != 0)
+			p->fanout_job = j;
 	}
 	fanout_flush(fr);
 }

@@ -397,6 +397,19 @@ static void test_shm(void)
 	CHECK(frame_shm(f, FRAME_ENC_RGB888, codec) == fd);	/* one per encoding */
 	rgb = frame_image_ready(f, FRAME_ENC_RGB888);
 	CHECK(rgb != NULL && rgb->shm_fd == fd);
+	/* made straight into the memfd: the daemon reads the shared pages */
+	CHECK(rgb->mapped == rgb->len && rgb->owned == NULL);
+	{
+		struct frame *plain = frame_of(W, H, OMV_PIXFMT_RGB565, 2, raw, sizeof raw);
+		const struct frame_image *p = image(plain, FRAME_ENC_RGB888);
+
+		CHECK(p->owned != NULL && p->len == rgb->len);
+		CHECK(memcmp(p->data, rgb->data, p->len) == 0);
+		/* an image made first in plain memory gets a copy */
+		CHECK(frame_shm(plain, FRAME_ENC_RGB888, codec) >= 0);
+		CHECK(p->owned != NULL && p->shm_fd >= 0);
+		frame_unref(plain);
+	}
 	CHECK(fstat(fd, &st) == 0);
 	CHECK_EQ(st.st_size, rgb->len);
 	seals = fcntl(fd, F_GET_SEALS);

@@ -263,7 +263,7 @@ static void test_fds(void)
 			snprintf(text, sizeof text, "fd of line %d", i);
 			fd = memfd_with(text);
 			/* Room for RPC_CLIENT_FDS_MAX at once: make room first. */
-			while (!rpc_client_send_fd(f.client, l, fd)) {
+			while (!rpc_client_send_parts(f.client, "", l, "", fd)) {
 				CHECK(f.client->out.fds == RPC_CLIENT_FDS_MAX);
 				CHECK(!rpc_client_has_room(f.client));
 				pump(&f, &r, r.len + 1);
@@ -311,14 +311,14 @@ static void test_cut(void)
 	before = open_fds();
 	for (int i = 0; i < RPC_CLIENT_FDS_MAX + 3; i++) {
 		int fd = memfd_with("x");
-		sent += rpc_client_send_fd(f.client, l, fd);
+		sent += rpc_client_send_parts(f.client, "", l, "", fd);
 		close(fd);
 	}
 	CHECK(sent == RPC_CLIENT_FDS_MAX);
 	CHECK(open_fds() == before + RPC_CLIENT_FDS_MAX);
 	rpc_client_close(f.client, "test");
 	CHECK(open_fds() == before);
-	CHECK(!rpc_client_send_fd(f.client, l, 0));
+	CHECK(!rpc_client_send_parts(f.client, "", l, "", 0));
 	event_base_loop(f.base, EVLOOP_NONBLOCK);	/* frees the client */
 	CHECK(f.server->nclients == 0 && f.server->out_total == 0);
 	shared_line_unref(l);
