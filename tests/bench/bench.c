@@ -26,9 +26,9 @@ const struct link_profile bench_profiles[N_PROFILES] = {
 };
 
 const struct frame_kind bench_kinds[N_KINDS] = {
-	{ "qvga-jpeg", 320, 240, false },
-	{ "vga-jpeg", 640, 480, false },
-	{ "qvga-rgb565", 320, 240, true },
+	{ "qvga-jpeg", 320, 240, false, 0 },
+	{ "vga-jpeg", 640, 480, false, 0 },
+	{ "qvga-rgb565", 320, 240, true, 0 },
 };
 
 const unsigned bench_fan_clients[N_FAN] = { 8, 64 };
@@ -292,6 +292,9 @@ static void one_run(const struct bench_opts *o, struct bench_results *r, unsigne
 	if (!o->no_omvd) {
 		fprintf(stderr, "omvd-bench: run %u/%u: memory and churn\n", run + 1, o->runs);
 		bench_omvd_memory(o, &r->mem);
+		fprintf(stderr, "omvd-bench: run %u/%u: shared memory against base64\n", run + 1,
+			o->runs);
+		bench_shm(o, &r->shm);
 	}
 	r->runs_done = run + 1;
 }

@@ -42,6 +42,7 @@ struct frame_kind {
 	const char *name;
 	unsigned w, h;
 	bool raw;		/* RGB565 instead of JPEG */
+	unsigned fps;		/* camsim's frame rate; 0: as fast as taken */
 };
 
 #define N_PROFILES 3
@@ -87,6 +88,20 @@ struct combo_figs {
 	struct fig cpu_per_kframe[1 + N_FAN];	/* omvd CPU s per 1000 frames: 1, 8, 64 */
 	struct fig rss_fan_kb[N_FAN];
 	struct fig fan_bench_cpu_share[N_FAN];	/* the bench's own CPU s per s */
+	/* frame work off the loop (bench_frames.c) */
+	struct fig sub_none_fps;	/* 1 client subscribed without data */
+	struct fig poll_rgb_fps;	/* 1 client polling read_frame rgb888 */
+	struct fig fan8_rgb_fps, fan8_rgb_min_fps;	/* 8 rgb888 subscribers */
+};
+
+/* VGA RGB888 to subscribers: [0] base64 in the line, [1] shared memory. */
+enum { VIA_BASE64, VIA_SHM, N_VIA };
+struct shm_figs {
+	struct fig fps1[N_VIA];		/* one subscriber */
+	struct fig fps8[N_VIA], fps8_min[N_VIA];	/* 8: median, slowest */
+	struct fig cpu_ms_per_frame[N_VIA];	/* omvd, with 8 subscribers */
+	struct fig bytes_per_frame[N_VIA];	/* written to each of the 8 */
+	struct fig cam_reads[N_VIA];	/* frames omvd read per second, 8 clients */
 };
 
 /* Small-call round trips, per profile (QVGA JPEG streaming). */
@@ -133,6 +148,7 @@ struct bench_results {
 	struct rtt_figs rtt[N_PROFILES];
 	struct mem_figs mem;
 	struct lossy_figs lossy[N_LOSSY];
+	struct shm_figs shm;
 	struct crc_figs crc;
 	char machine[256];
 	char started[64];
@@ -190,6 +206,8 @@ void bench_omvd_streams(const struct bench_opts *o, const struct link_profile *p
 void bench_omvd_rtt(const struct bench_opts *o, const struct link_profile *p,
 		    struct rtt_figs *out);
 void bench_omvd_memory(const struct bench_opts *o, struct mem_figs *out);
+/* bench_frames.c */
+void bench_shm(const struct bench_opts *o, struct shm_figs *out);
 
 /* bench_lossy.c */
 void bench_lossy(const struct bench_opts *o, unsigned run, struct lossy_figs out[N_LOSSY]);

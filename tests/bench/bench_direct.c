@@ -321,7 +321,7 @@ static int time_calls(struct direct *d, uint8_t op, uint8_t chan, double *sample
 void bench_direct_rtt(const struct bench_opts *o, const struct link_profile *p,
 		      struct rtt_figs *out)
 {
-	static const struct frame_kind qvga = { "qvga-jpeg", 320, 240, false };
+	static const struct frame_kind qvga = { "qvga-jpeg", 320, 240, false, 0 };
 	static const uint8_t ops[N_RTT_CALLS][2] = {
 		[RTT_CHANNEL_SIZE] = { OMV_OP_CHANNEL_SIZE, OMV_CHAN_STDOUT },
 		[RTT_DEVICE_STATS] = { OMV_OP_PROTO_STATS, 0 },

@@ -99,7 +99,7 @@ static int start_level(struct camsim *cs, struct omvd *d, const struct bench_opt
 static double measure_level(const struct bench_opts *o, const struct lossy_level *lv,
 			    unsigned run, struct lossy_figs *out)
 {
-	static const struct frame_kind qvga = { "qvga-jpeg", LOSSY_W, LOSSY_H, false };
+	static const struct frame_kind qvga = { "qvga-jpeg", LOSSY_W, LOSSY_H, false, 0 };
 	struct checker k = { .dec = tjInitDecompress(), .gen = frames_new(),
 			     .rgb = malloc((size_t)LOSSY_W * LOSSY_H * 3) };
 	struct camsim cs;

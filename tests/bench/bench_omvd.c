@@ -97,14 +97,7 @@ static const char *passthrough(const struct frame_kind *k)
 	return k->raw ? "native" : "jpeg";
 }
 
-struct sample {
-	double seconds, cpu, self_cpu, cam_reads;
-	struct cam_counters c0, c1;
-};
-
-/* Count the fleet's frames over one window, with omvd's and the bench's
- * CPU time and camsim's frame reads over the same span. */
-static int sample_window(struct sample *s, const struct bench_opts *o, struct fleet *f,
+int sample_window(struct sample *s, const struct bench_opts *o, struct fleet *f,
 			 struct omvd *d, struct camsim *cs)
 {
 	if (camsim_counters(cs, &s->c0) < 0)
@@ -224,6 +217,7 @@ void bench_omvd_streams(const struct bench_opts *o, const struct link_profile *p
 		goto out;
 	if (single_client(o, &d, &cs, k, 0, out) == 0)
 		single_client(o, &d, &cs, k, 1, out);
+	bench_frame_work(o, &d, &cs, k, out);
 	for (int level = 0; level < N_FAN; level++)
 		if (fan_out(o, &d, &cs, k, level, out) < 0)
 			break;
@@ -264,7 +258,7 @@ static void time_calls(const struct bench_opts *o, struct fleet *f, enum rtt_mod
 void bench_omvd_rtt(const struct bench_opts *o, const struct link_profile *p,
 		    struct rtt_figs *out)
 {
-	static const struct frame_kind qvga = { "qvga-jpeg", 320, 240, false };
+	static const struct frame_kind qvga = { "qvga-jpeg", 320, 240, false, 0 };
 	static const struct { enum rtt_mode mode; unsigned busy; } modes[] = {
 		{ RTT_OMVD_IDLE, 0 }, { RTT_OMVD_BUSY1, 1 }, { RTT_OMVD_BUSY8, 8 },
 	};

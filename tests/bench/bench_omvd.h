@@ -26,4 +26,18 @@ int call_ok(struct fleet *f, unsigned i, const char *method, json_t *params);
 int stream_enable(struct fleet *f, unsigned i, const struct frame_kind *k, bool on);
 int subscribe_frames(struct fleet *f, unsigned i, const char *format);
 
+struct sample {
+	double seconds, cpu, self_cpu, cam_reads;
+	struct cam_counters c0, c1;
+};
+/* Count the fleet's frames over one window, with omvd's and the bench's
+ * CPU time and camsim's frame reads over the same span. */
+int sample_window(struct sample *s, const struct bench_opts *o, struct fleet *f,
+		  struct omvd *d, struct camsim *cs);
+
+/* bench_frames.c: a poller against a subscriber taking no data, and 8
+ * RGB888 subscribers, on the running omvd. */
+void bench_frame_work(const struct bench_opts *o, struct omvd *d, struct camsim *cs,
+		      const struct frame_kind *k, struct combo_figs *out);
+
 #endif

@@ -15,7 +15,7 @@
 #define CHURN_SESSION_S 1.0	/* or this long, whichever comes first */
 #define SETTLE_TIMEOUT_S 5.0
 
-static const struct frame_kind qvga = { "qvga-jpeg", 320, 240, false };
+static const struct frame_kind qvga = { "qvga-jpeg", 320, 240, false, 0 };
 
 static double rss_of(const struct omvd *d)
 {

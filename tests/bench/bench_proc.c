@@ -268,15 +268,16 @@ int camsim_spawn(struct camsim *cs, const struct bench_opts *o, const char *cons
 int camsim_start(struct camsim *cs, const struct bench_opts *o,
 		 const struct link_profile *p, const struct frame_kind *k)
 {
-	char size[32], rate[32], lat[32];
+	char size[32], rate[32], lat[32], fps[16];
 	const char *argv[10];
 	int n = 0;
 
 	snprintf(size, sizeof size, "%ux%u", k->w, k->h);
 	snprintf(rate, sizeof rate, "%u", p->rate);
 	snprintf(lat, sizeof lat, "%u", p->latency_us);
+	snprintf(fps, sizeof fps, "%u", k->fps);
 	argv[n++] = "--fps";
-	argv[n++] = "0";
+	argv[n++] = fps;
 	argv[n++] = "--frame-size";
 	argv[n++] = size;
 	if (p->rate) {

@@ -5,6 +5,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -99,6 +100,137 @@ static void table_omvd(const struct bench_opts *o, const struct bench_results *r
 	printf("pass: JPEG (raw: native RGB565) bytes forwarded untouched; rgb: decoded to RGB888;\n"
 	       "/direct, /limit, 8/1, 64/1: ratios of the passthrough rate; reads =each: camsim's\n"
 	       "frame reads equal the frames each client got, with 8 and 64 clients.\n");
+}
+
+static void table_frame_work(const struct bench_opts *o, const struct bench_results *r)
+{
+	printf("\nFrame work and the link, frames/s: a subscriber taking no data, a client\n"
+	       "polling read_frame rgb888, 1 and 8 rgb888 subscribers\n");
+	printf("%-7s %-11s %8s %8s %8s %7s %8s %8s %8s\n", "link", "frames", "sub none",
+	       "poll rgb", "poll/sub", "1 rgb", "8 each", "8 min", "8min/1");
+	for (int p = 0; p < N_PROFILES; p++)
+		for (int k = 0; k < N_KINDS; k++) {
+			const struct combo_figs *c = &r->combo[p][k];
+			if (!o->profile_on[p] || !o->kind_on[k])
+				continue;
+			printf("%-7s %-11s", bench_profiles[p].name, bench_kinds[k].name);
+			cell(med(&c->sub_none_fps), 8, 1);
+			cell(med(&c->poll_rgb_fps), 8, 1);
+			cell(ratio(&c->poll_rgb_fps, &c->sub_none_fps), 8, 3);
+			cell(med(&c->omvd_fps[1]), 7, 1);
+			cell(med(&c->fan8_rgb_fps), 8, 1);
+			cell(med(&c->fan8_rgb_min_fps), 8, 1);
+			cell(ratio(&c->fan8_rgb_min_fps, &c->omvd_fps[1]), 8, 3);
+			putchar('\n');
+		}
+}
+
+static const char *const via_names[N_VIA] = { "base64", "shm" };
+
+static void table_shm(const struct bench_results *r)
+{
+	const struct shm_figs *m = &r->shm;
+
+	printf("\nVGA RGB888 (raw VGA RGB565 at 30 fps from camsim, pty) to 1 and 8 subscribers\n");
+	printf("%-7s %7s %7s %7s %7s %12s %13s %15s\n", "via", "1 fps", "8 each", "8 min",
+	       "8min/1", "cam reads/s", "omvd CPU ms", "bytes/frame");
+	printf("%-7s %7s %7s %7s %7s %12s %13s %15s\n", "", "", "", "", "", "(8 clients)",
+	       "per frame (8)", "to each (8)");
+	for (int v = 0; v < N_VIA; v++) {
+		printf("%-7s", via_names[v]);
+		cell(med(&m->fps1[v]), 7, 1);
+		cell(med(&m->fps8[v]), 7, 1);
+		cell(med(&m->fps8_min[v]), 7, 1);
+		cell(ratio(&m->fps8_min[v], &m->fps1[v]), 7, 3);
+		cell(med(&m->cam_reads[v]), 12, 1);
+		cell(med(&m->cpu_ms_per_frame[v]), 13, 3);
+		cell(med(&m->bytes_per_frame[v]), 15, 0);
+		putchar('\n');
+	}
+}
+
+/* ---- targets ---- */
+
+#define MAX_TARGETS 64
+
+struct target {
+	char what[64];
+	char where[32];
+	double value, bound;
+	bool at_least;		/* value >= bound, else value < bound */
+};
+
+static void add_target(struct target *t, int *n, const char *what, const char *where,
+		       double value, double bound, bool at_least)
+{
+	struct target *x;
+
+	if (*n >= MAX_TARGETS)
+		return;
+	x = &t[(*n)++];
+	snprintf(x->what, sizeof x->what, "%s", what);
+	snprintf(x->where, sizeof x->where, "%s", where);
+	x->value = value;
+	x->bound = bound;
+	x->at_least = at_least;
+}
+
+static const char *target_verdict(const struct target *t)
+{
+	if (isnan(t->value))
+		return "not measured";
+	return (t->at_least ? t->value >= t->bound : t->value < t->bound) ? "met" : "MISSED";
+}
+
+/* Every target of the frame work, as measured in this run. */
+static int collect_targets(const struct bench_opts *o, const struct bench_results *r,
+			   struct target *t)
+{
+	const struct shm_figs *m = &r->shm;
+	char where[32];
+	int n = 0;
+
+	for (int p = 0; p < N_PROFILES; p++)
+		for (int k = 0; k < N_KINDS; k++) {
+			const struct combo_figs *c = &r->combo[p][k];
+			if (!o->profile_on[p] || !o->kind_on[k])
+				continue;
+			snprintf(where, sizeof where, "%s %s", bench_profiles[p].name,
+				 bench_kinds[k].name);
+			if (p == 0 || p == 1)	/* pty, usb-hs */
+				add_target(t, &n, "read_frame rgb888 poller / subscriber without data",
+					   where, ratio(&c->poll_rgb_fps, &c->sub_none_fps), 0.95,
+					   true);
+			add_target(t, &n, "8 rgb888 subscribers, slowest / 1 rgb888", where,
+				   ratio(&c->fan8_rgb_min_fps, &c->omvd_fps[1]), 0.95, true);
+			add_target(t, &n, "omvd, 1 client / direct", where,
+				   ratio(&c->omvd_fps[0], &c->direct_fps[0]), 0.95, true);
+		}
+	add_target(t, &n, "omvd CPU per frame, base64 / shm (8 clients)", "pty vga rgb888",
+		   ratio(&m->cpu_ms_per_frame[VIA_BASE64], &m->cpu_ms_per_frame[VIA_SHM]), 5, true);
+	add_target(t, &n, "bytes written to each shm client per frame", "pty vga rgb888",
+		   med(&m->bytes_per_frame[VIA_SHM]), 1024, false);
+	add_target(t, &n, "8 shm subscribers, slowest / 1", "pty vga rgb888",
+		   ratio(&m->fps8_min[VIA_SHM], &m->fps1[VIA_SHM]), 0.95, true);
+	return n;
+}
+
+static void table_targets(const struct bench_opts *o, const struct bench_results *r)
+{
+	struct target t[MAX_TARGETS];
+	int n = collect_targets(o, r, t), met = 0, measured = 0;
+
+	printf("\nTargets\n");
+	printf("%-52s %-21s %9s %10s  %s\n", "figure", "where", "measured", "target", "");
+	for (int i = 0; i < n; i++) {
+		printf("%-52s %-21s", t[i].what, t[i].where);
+		cell(t[i].value, 9, t[i].bound > 100 ? 0 : 3);
+		printf(" %3s %6.*f  %s\n", t[i].at_least ? ">=" : "<", t[i].bound > 100 ? 0 : 2,
+		       t[i].bound, target_verdict(&t[i]));
+		measured += !isnan(t[i].value);
+		met += strcmp(target_verdict(&t[i]), "met") == 0;
+	}
+	printf("%d of %d measured targets met\n", met, measured);
 }
 
 static void table_rtt(const struct bench_opts *o, const struct bench_results *r)
@@ -202,11 +334,17 @@ void report_table(const struct bench_opts *o, const struct bench_results *r)
 	table_link(o, r);
 	if (!o->no_omvd)
 		table_omvd(o, r);
+	if (!o->no_omvd) {
+		table_frame_work(o, r);
+		table_shm(r);
+	}
 	table_rtt(o, r);
 	if (!o->no_omvd && o->lossy_on)
 		table_lossy(o, r);
-	if (!o->no_omvd)
+	if (!o->no_omvd) {
 		table_misc(o, r);
+		table_targets(o, r);
+	}
 	else
 		printf("\nCRC-32 over 4 KiB buffers: omv_crc32 %.0f MB/s, bit by bit %.1f MB/s\n",
 		       med(&r->crc.table_mbps), med(&r->crc.bitwise_mbps));
@@ -227,6 +365,46 @@ static json_t *jratio(const struct fig *a, const struct fig *b)
 	return isnan(v) ? json_null() : json_real(v);
 }
 
+static json_t *frame_work_json(const struct combo_figs *c)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}",
+		"subscriber_none_fps", jfig(&c->sub_none_fps),
+		"poll_rgb888_fps", jfig(&c->poll_rgb_fps),
+		"poll_over_subscriber", jratio(&c->poll_rgb_fps, &c->sub_none_fps),
+		"rgb888_8_fps_each", jfig(&c->fan8_rgb_fps),
+		"rgb888_8_fps_min", jfig(&c->fan8_rgb_min_fps),
+		"rgb888_8_min_over_1", jratio(&c->fan8_rgb_min_fps, &c->omvd_fps[1]));
+}
+
+static json_t *shm_json(const struct shm_figs *m)
+{
+	json_t *o = json_object();
+
+	for (int v = 0; v < N_VIA; v++)
+		json_object_set_new(o, via_names[v], json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}",
+			"fps_1", jfig(&m->fps1[v]), "fps_8_each", jfig(&m->fps8[v]),
+			"fps_8_min", jfig(&m->fps8_min[v]),
+			"cam_reads_per_s", jfig(&m->cam_reads[v]),
+			"cpu_ms_per_frame_8", jfig(&m->cpu_ms_per_frame[v]),
+			"bytes_per_frame_each_8", jfig(&m->bytes_per_frame[v])));
+	return o;
+}
+
+static json_t *targets_json(const struct bench_opts *o, const struct bench_results *r)
+{
+	struct target t[MAX_TARGETS];
+	int n = collect_targets(o, r, t);
+	json_t *a = json_array();
+
+	for (int i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:o, s:s, s:f, s:s}",
+			"figure", t[i].what, "where", t[i].where,
+			"measured", isnan(t[i].value) ? json_null() : json_real(t[i].value),
+			"relation", t[i].at_least ? ">=" : "<", "target", t[i].bound,
+			"verdict", target_verdict(&t[i])));
+	return a;
+}
+
 static json_t *combo_json(int p, int k, const struct combo_figs *c)
 {
 	json_t *fan = json_array();
@@ -243,7 +421,7 @@ static json_t *combo_json(int p, int k, const struct combo_figs *c)
 			"ratio_to_1_client", jratio(&c->fan_fps[i], &c->omvd_fps[0]),
 			"bench_cpu_share", jfig(&c->fan_bench_cpu_share[i])));
 	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:{s:o, s:o}, s:{s:o, s:o}, "
-			 "s:{s:o, s:o, s:o, s:o, s:o}, s:o, s:{s:o, s:o, s:o}}",
+			 "s:{s:o, s:o, s:o, s:o, s:o}, s:o, s:o, s:{s:o, s:o, s:o}}",
 		"profile", bench_profiles[p].name,
 		"frames", bench_kinds[k].name,
 		"frame_bytes", jfig(&c->frame_bytes),
@@ -259,6 +437,7 @@ static json_t *combo_json(int p, int k, const struct combo_figs *c)
 			"rgb888_mb_per_s", jfig(&c->omvd_mbps[1]),
 			"cpu_s_per_1000_frames", jfig(&c->cpu_per_kframe[0]),
 		"omvd_fanout", fan,
+		"frame_work", frame_work_json(c),
 		"ratios",
 			"omvd_over_direct", jratio(&c->omvd_fps[0], &c->direct_fps[0]),
 			"omvd_over_limit", jratio(&c->omvd_fps[0], &c->limit_fps),
@@ -322,7 +501,7 @@ int report_json(const struct bench_opts *o, const struct bench_results *r, const
 		json_array_append_new(rtts, rtt_json(p, &r->rtt[p]));
 	}
 	root = json_pack("{s:i, s:s, s:s, s:{s:i, s:f, s:i, s:f, s:f, s:b}, s:o, s:o, s:o, "
-			 "s:{s:o, s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o}}",
+			 "s:{s:o, s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:o, s:o}",
 		"format", 1,
 		"machine", r->machine,
 		"started", r->started,
@@ -341,7 +520,9 @@ int report_json(const struct bench_opts *o, const struct bench_results *r, const
 		"crc32",
 			"omv_crc32_mb_per_s", jfig(&r->crc.table_mbps),
 			"bitwise_mb_per_s", jfig(&r->crc.bitwise_mbps),
-			"speedup", jratio(&r->crc.table_mbps, &r->crc.bitwise_mbps));
+			"speedup", jratio(&r->crc.table_mbps, &r->crc.bitwise_mbps),
+		"shm_vga_rgb888", shm_json(&r->shm),
+		"targets", o->no_omvd ? json_array() : targets_json(o, r));
 	if (!root) {
 		fprintf(stderr, "omvd-bench: cannot build the JSON report\n");
 		return -1;

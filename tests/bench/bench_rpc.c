@@ -142,6 +142,14 @@ static void handle_line(struct fclient *c, const char *p, size_t n)
 			count_frame(c, p, n);
 		return;
 	}
+	if (c->want_frame && has_id && strtoul(has_id, NULL, 10) == c->want_id) {
+		const char *r = value_of(p, n, "\"result\"", false);
+
+		c->frame_result = r == NULL ? -1 : p + n - r >= 4 && !memcmp(r, "null", 4) ? 0 : 1;
+		c->want_frame = false;
+		c->want_id = 0;
+		return;
+	}
 	msg = json_loadb(p, n, 0, NULL);
 	id = json_object_get(msg, "id");
 	if (!msg || !json_is_integer(id) || json_integer_value(id) != c->want_id) {
@@ -179,6 +187,37 @@ static void take_lines(struct fclient *c)
 	}
 }
 
+/* One recvmsg into the buffer; descriptors passed with frames in shared
+ * memory are counted and closed (the bench does not map them). */
+static ssize_t recv_some(struct fclient *c)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * 16)];
+	} ctl;
+	struct iovec iov = { c->buf + c->len, c->cap - c->len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+	ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
+
+	for (struct cmsghdr *cm = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm;
+	     cm = CMSG_NXTHDR(&mh, cm)) {
+		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof fd, sizeof fd);
+			close(fd);
+		}
+		if (c->counting)
+			c->fds_in += (double)k;
+	}
+	return n;
+}
+
 /* Read what is there; -1 on EOF or error. */
 static int read_client(struct fclient *c)
 {
@@ -196,9 +235,11 @@ static int read_client(struct fclient *c)
 			c->buf = b;
 			c->cap = cap;
 		}
-		n = read(c->fd, c->buf + c->len, c->cap - c->len);
+		n = recv_some(c);
 		if (n > 0) {
 			c->len += (size_t)n;
+			if (c->counting)
+				c->bytes_in += (double)n;
 			take_lines(c);
 			if ((size_t)n < READ_CHUNK / 4)
 				return 0;
@@ -305,8 +346,34 @@ void fleet_count(struct fleet *f, bool on)
 		struct fclient *c = &f->c[i];
 		c->counting = on;
 		if (on)
-			c->frames = c->data_bytes = 0;
+			c->frames = c->data_bytes = c->bytes_in = c->fds_in = 0;
 	}
+}
+
+int fleet_call_frame(struct fleet *f, unsigned i, const char *params, double timeout_s)
+{
+	struct fclient *c = &f->c[i];
+	double deadline = now_s() + timeout_s;
+	char line[512];
+	int n;
+
+	if (c->fd < 0)
+		return -1;
+	c->want_id = ++c->next_id;
+	c->want_frame = true;
+	n = snprintf(line, sizeof line,
+		     "{\"jsonrpc\":\"2.0\",\"id\":%u,\"method\":\"read_frame\",\"params\":%s}\n",
+		     c->want_id, params);
+	if (n < 0 || (size_t)n >= sizeof line || send_all(c, line, (size_t)n) < 0)
+		return -1;
+	while (c->want_id && c->fd >= 0 && now_s() < deadline)
+		fleet_pump(f, deadline - now_s(), true);
+	if (c->want_id) {
+		c->want_id = 0;
+		c->want_frame = false;
+		return -1;
+	}
+	return c->frame_result;
 }
 
 int fleet_wait_frames(struct fleet *f, unsigned from, double n, double timeout_s)

@@ -23,10 +23,14 @@ struct fclient {
 	/* frames counted while counting is on */
 	bool counting;
 	double frames, data_bytes;
+	double bytes_in, fds_in;	/* socket bytes and descriptors received */
 	double total_frames;		/* ever, counting or not */
 	/* optional: every frame notification line, as it came */
 	void (*on_frame)(void *arg, const char *line, size_t n);
 	void *frame_arg;
+	/* fleet_call_frame: the reply is looked at, not parsed */
+	bool want_frame;
+	int frame_result;		/* 1 a frame, 0 null, -1 an error */
 };
 
 struct fleet {
@@ -55,7 +59,15 @@ int fleet_pump(struct fleet *f, double timeout_s, bool once);
 json_t *fleet_call(struct fleet *f, unsigned i, const char *method, json_t *params,
 		   double timeout_s);
 
-/* Start counting frames on every client (resets the counters). */
+/*
+ * read_frame on client i with params (JSON text of the object) without
+ * parsing the reply (it can be hundreds of KiB): 1 when a frame came, 0
+ * when null, -1 on error or timeout.
+ */
+int fleet_call_frame(struct fleet *f, unsigned i, const char *params, double timeout_s);
+
+/* Start counting frames on every client (resets the counters). Shared
+ * memory descriptors that come with frames are closed on arrival. */
 void fleet_count(struct fleet *f, bool on);
 /* Pump until clients from.. have each had >= n frames, or timeout; 0 ok. */
 int fleet_wait_frames(struct fleet *f, unsigned from, double n, double timeout_s);
