@@ -31,11 +31,10 @@
 #include "work_pool.h"
 
 #define WORKERS_MAX 4
-/* Frames waiting for their objects before subscribers get them: more,
- * or the oldest waiting longer, means the workers fall behind the cam,
- * and the oldest go (newest wins). */
+/* Frames waiting for their objects before subscribers get them: more
+ * means the workers fall behind the cam, and the oldest go (newest wins).
+ * Each holds its frame (half a second of video at 30 frames/s). */
 #define FANOUT_MAX 16
-#define FANOUT_MAX_AGE_MS 500
 /* A shared-memory line is small but its memfd holds a whole frame: a
  * client that does not read gets no more lines once this much it has not
  * read waits in its socket (a few lines), so it pins few frames. */
@@ -67,7 +66,6 @@ struct job;
 struct frame_post {
 	unsigned refs;
 	struct frame *f;
-	uint64_t born_ms;		/* when the frame came */
 	struct shared_line *obj[NKEYS];	/* frame object texts, once built */
 	unsigned building;		/* keys a job is making */
 	unsigned failed;		/* keys that could not be made */
@@ -123,7 +121,6 @@ static struct frame_post *post_new(struct frame *f)
 		return NULL;
 	p->refs = 1;
 	p->f = frame_ref(f);
-	p->born_ms = clock_now_ms();
 	TAILQ_INIT(&p->readers);
 	return p;
 }
@@ -486,9 +483,7 @@ void rpc_frames_publish(struct rpc_frames *fr, struct frame *f)
 	if ((keys | polled) == 0 || p == NULL)
 		return;
 	if (keys != 0) {
-		while (fr->fanout_len >= FANOUT_MAX ||
-		       (fr->fanout_len > fr->workers &&
-			now - TAILQ_FIRST(&fr->fanout)->born_ms > FANOUT_MAX_AGE_MS))
+		while (fr->fanout_len >= FANOUT_MAX)
 			fanout_drop_oldest(fr);
 		p->fanout_keys = keys;
 		post_ref(p);
