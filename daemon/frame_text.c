@@ -34,7 +34,7 @@ static struct shared_line *text_of(const char *head, size_t len)
 struct shared_line *frame_text_object(struct frame *f, enum frame_encoding enc, bool shm,
 				      struct frame_codec *codec)
 {
-	const struct frame_image *img = enc != FRAME_ENC_NONE ? frame_image(f, enc, codec) : NULL;
+	const struct frame_image *img = NULL;
 	const char *name = frame_encoding_name(enc);
 	struct shared_line *l;
 	char head[512];
@@ -44,7 +44,14 @@ struct shared_line *frame_text_object(struct frame *f, enum frame_encoding enc, 
 	n = metadata(head, sizeof head, f);
 	if (n < 0 || (size_t)n >= sizeof head - 64)
 		return NULL;
-	if (img != NULL && img->data != NULL && shm && frame_shm(f, enc, codec) >= 0) {
+	/* For shared memory the memfd first: an image not made yet is then
+	 * made straight into it. */
+	if (enc != FRAME_ENC_NONE) {
+		if (shm)
+			frame_shm(f, enc, codec);
+		img = frame_image(f, enc, codec);
+	}
+	if (img != NULL && img->data != NULL && shm && img->shm_fd >= 0) {
 		n += snprintf(head + n, sizeof head - (size_t)n,
 			      ",\"encoding\":\"%s\",\"shm\":{\"size\":%zu}}", name, img->len);
 		return (size_t)n < sizeof head ? text_of(head, (size_t)n) : NULL;
