@@ -131,7 +131,7 @@ static void table_shm(const struct bench_results *r)
 {
 	const struct shm_figs *m = &r->shm;
 
-	printf("\nVGA RGB888 (raw VGA RGB565 at 30 fps from camsim, pty) to 1 and 8 subscribers\n");
+	printf("\nVGA RGB888 (VGA JPEG at 30 fps from camsim, pty) to 1 and 8 subscribers\n");
 	printf("%-7s %7s %7s %7s %7s %12s %13s %15s\n", "via", "1 fps", "8 each", "8 min",
 	       "8min/1", "cam reads/s", "omvd CPU ms", "bytes/frame");
 	printf("%-7s %7s %7s %7s %7s %12s %13s %15s\n", "", "", "", "", "", "(8 clients)",
