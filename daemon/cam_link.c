@@ -135,6 +135,8 @@ static void try_open(struct cam_link *l)
 	fd = serial_port_fd(l->port);
 	l->rd = event_new(l->base, fd, EV_READ | EV_PERSIST, on_read, l);
 	l->wr = event_new(l->base, fd, EV_WRITE, on_write, l);
+	event_priority_set(l->rd, CAM_EVENT_PRIORITY);
+	event_priority_set(l->wr, CAM_EVENT_PRIORITY);
 	event_add(l->rd, NULL);
 	if (l->ops->up != NULL)
 		l->ops->up(l->ctx);

@@ -16,6 +16,10 @@
 struct event_base;
 struct cam_link;
 
+/* The cam's events (its link, and the camera's own timers) run at this
+ * priority, before any other: the next fragment's ACK and the next command
+ * never wait behind client work (main.c gives the event base priorities). */
+#define CAM_EVENT_PRIORITY 0
 #define CAM_LINK_BACKOFF_MIN_MS 100u
 #define CAM_LINK_BACKOFF_MAX_MS 2000u
 #define CAM_LINK_WRITE_MAX      (1u << 20)	/* bytes queued before we give up */

@@ -617,6 +617,10 @@ struct camera *camera_new(struct event_base *base, const struct camera_options *
 		free(c);
 		return NULL;
 	}
+	event_priority_set(c->kick_ev, CAM_EVENT_PRIORITY);
+	event_priority_set(c->deadline_ev, CAM_EVENT_PRIORITY);
+	event_priority_set(c->park_ev, CAM_EVENT_PRIORITY);
+	event_priority_set(c->poll_ev, CAM_EVENT_PRIORITY);
 	c->sys = cam_owner_make(c, true);
 	c->out_owner = cam_owner_make(c, true);
 	c->frame_owner = cam_owner_make(c, true);

@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "cam_link.h"
 #include "camera.h"
 #include "log.h"
 #include "rpc_server.h"
@@ -227,7 +228,11 @@ static void raise_fd_limit(unsigned max_clients)
 
 /* Timers on the precise monotonic clock: the coarse one libevent uses by
  * default ticks every few ms on many kernels, and frame pacing (the cam's
- * 10 ms lock interval) would overshoot by up to a tick per frame. */
+ * 10 ms lock interval) would overshoot by up to a tick per frame.
+ * Two priorities: the cam's events (CAM_EVENT_PRIORITY) first, everything
+ * else after; and after each callback of the others the loop looks for
+ * new input again, so the cam's link waits behind one client callback at
+ * most, not behind every client that was ready. */
 static struct event_base *new_event_base(void)
 {
 	struct event_config *cfg = event_config_new();
@@ -236,8 +241,13 @@ static struct event_base *new_event_base(void)
 	if (cfg == NULL)
 		return NULL;
 	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	event_config_set_max_dispatch_interval(cfg, NULL, 1, CAM_EVENT_PRIORITY + 1);
 	base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
+	if (base != NULL && event_base_priority_init(base, 2) < 0) {
+		event_base_free(base);
+		return NULL;
+	}
 	return base;
 }
 
