@@ -5,8 +5,8 @@
  * RGB888 to 8 subscribers in shared memory against base64 in the line
  * (omvd's CPU per frame, bytes written to each client per frame).
  */
+#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "bench.h"
 #include "bench_omvd.h"
@@ -19,67 +19,10 @@
  * default), decoded to RGB888 by omvd, at a cam's frame rate. */
 static const struct frame_kind vga_30 = { "vga-jpeg@30", 640, 480, false, 30 };
 
-struct group {
-	double fps_med, fps_min;	/* per client */
-	double cpu_ms_per_frame;	/* omvd's, per frame read from the cam */
-	double bytes_per_frame;		/* received by the median client */
-	double cam_reads_per_s;		/* frames omvd read from the cam */
-};
-
-static int subscribe_as(struct fleet *f, unsigned i, const char *format, bool shm)
+/* omvd's CPU milliseconds per frame it read from the cam. */
+static double cpu_ms_per_frame(const struct group *g)
 {
-	json_t *p = json_pack("{s:[s], s:s}", "topics", "frame", "frame_format", format);
-
-	if (shm)
-		json_object_set_new(p, "shm", json_true());
-	return call_ok(f, i, "subscribe", p);
-}
-
-/* n clients subscribed in format (shared memory or not), client 0 also
- * enabling streaming, over one window. */
-static int subscribers(const struct bench_opts *o, struct omvd *d, struct camsim *cs,
-		       const struct frame_kind *k, unsigned n, const char *format, bool shm,
-		       struct group *g)
-{
-	double *fps = calloc(n, sizeof *fps), *bpf = calloc(n, sizeof *bpf);
-	struct fleet f;
-	struct sample s;
-	int rc = -1;
-
-	if (!fps || !bpf || fleet_open(&f, d->sock, n) < 0) {
-		bench_fail("cannot connect %u clients to omvd", n);
-		free(fps);
-		free(bpf);
-		return -1;
-	}
-	for (unsigned i = 0; i < n; i++)
-		if (subscribe_as(&f, i, format, shm) < 0)
-			goto out;
-	if (stream_enable(&f, 0, k, true) < 0 ||
-	    fleet_wait_frames(&f, 0, 1, FIRST_FRAME_TIMEOUT_S) < 0) {
-		bench_fail("%u %s%s subscribers: no frames", n, format, shm ? " shm" : "");
-		goto out;
-	}
-	if (sample_window(&s, o, &f, d, cs) < 0)
-		goto out;
-	for (unsigned i = 0; i < n; i++) {
-		fps[i] = f.c[i].frames / s.seconds;
-		bpf[i] = f.c[i].frames > 0 ? f.c[i].bytes_in / f.c[i].frames : 0;
-	}
-	g->fps_med = percentile(fps, n, 50);	/* sorts fps */
-	g->fps_min = fps[0];
-	g->bytes_per_frame = percentile(bpf, n, 50);
-	g->cpu_ms_per_frame = s.cam_reads > 0 && s.cpu >= 0 ? s.cpu / s.cam_reads * 1000.0 : 0;
-	g->cam_reads_per_s = s.cam_reads / s.seconds;
-	bench_log(o, "omvd %u %s%s subscribers: %.1f fps each (min %.1f), %.2f ms CPU per frame, "
-		  "%.0f bytes per frame", n, format, shm ? " shm" : "", g->fps_med, g->fps_min,
-		  g->cpu_ms_per_frame, g->bytes_per_frame);
-	rc = 0;
-out:
-	fleet_close(&f);
-	free(fps);
-	free(bpf);
-	return rc;
+	return g->s.cam_reads > 0 && g->s.cpu >= 0 ? g->s.cpu / g->s.cam_reads * 1000.0 : NAN;
 }
 
 /* One client polling read_frame rgb888 back to back: frames/s. */
@@ -124,11 +67,11 @@ void bench_frame_work(const struct bench_opts *o, struct omvd *d, struct camsim 
 	struct group g;
 	double fps;
 
-	if (subscribers(o, d, cs, k, 1, "none", false, &g) == 0)
+	if (measure_subscribers(o, d, cs, k, 1, "none", false, &g) == 0)
 		fig_add(&out->sub_none_fps, g.fps_med);
 	if (poller(o, d, k, &fps) == 0)
 		fig_add(&out->poll_rgb_fps, fps);
-	if (subscribers(o, d, cs, k, 8, "rgb888", false, &g) == 0) {
+	if (measure_subscribers(o, d, cs, k, 8, "rgb888", false, &g) == 0) {
 		fig_add(&out->fan8_rgb_fps, g.fps_med);
 		fig_add(&out->fan8_rgb_min_fps, g.fps_min);
 	}
@@ -146,15 +89,15 @@ void bench_shm(const struct bench_opts *o, struct shm_figs *out)
 	if (omvd_start(&d, o, &cs) < 0)
 		goto out;
 	for (int via = 0; via < N_VIA; via++) {
-		if (subscribers(o, &d, &cs, &vga_30, 1, "rgb888", via == VIA_SHM, &g1) < 0 ||
-		    subscribers(o, &d, &cs, &vga_30, 8, "rgb888", via == VIA_SHM, &g8) < 0)
+		if (measure_subscribers(o, &d, &cs, &vga_30, 1, "rgb888", via == VIA_SHM, &g1) < 0 ||
+		    measure_subscribers(o, &d, &cs, &vga_30, 8, "rgb888", via == VIA_SHM, &g8) < 0)
 			break;
 		fig_add(&out->fps1[via], g1.fps_med);
 		fig_add(&out->fps8[via], g8.fps_med);
 		fig_add(&out->fps8_min[via], g8.fps_min);
-		fig_add(&out->cpu_ms_per_frame[via], g8.cpu_ms_per_frame);
+		fig_add(&out->cpu_ms_per_frame[via], cpu_ms_per_frame(&g8));
 		fig_add(&out->bytes_per_frame[via], g8.bytes_per_frame);
-		fig_add(&out->cam_reads[via], g8.cam_reads_per_s);
+		fig_add(&out->cam_reads[via], g8.s.cam_reads / g8.s.seconds);
 	}
 	omvd_stop(&d);
 out:

@@ -155,54 +155,83 @@ out:
 	return rc;
 }
 
-/* n clients subscribed (client 0 also enables streaming), for a window. */
-static int fan_out(const struct bench_opts *o, struct omvd *d, struct camsim *cs,
-		   const struct frame_kind *k, int level, struct combo_figs *out)
+static int subscribe_as(struct fleet *f, unsigned i, const char *format, bool shm)
 {
-	unsigned n = bench_fan_clients[level];
+	json_t *p = json_pack("{s:[s], s:s}", "topics", "frame", "frame_format", format);
+
+	if (shm)
+		json_object_set_new(p, "shm", json_true());
+	return call_ok(f, i, "subscribe", p);
+}
+
+int measure_subscribers(const struct bench_opts *o, struct omvd *d, struct camsim *cs,
+			const struct frame_kind *k, unsigned n, const char *format, bool shm,
+			struct group *g)
+{
 	double *fps = calloc(n, sizeof *fps), *got = calloc(n, sizeof *got);
+	double *bpf = calloc(n, sizeof *bpf);
 	struct fleet f;
-	struct sample s;
 	int rc = -1;
 
-	if (!fps || !got || fleet_open(&f, d->sock, n) < 0) {
+	if (!fps || !got || !bpf || fleet_open(&f, d->sock, n) < 0) {
 		bench_fail("cannot connect %u clients to omvd", n);
 		free(fps);
 		free(got);
+		free(bpf);
 		return -1;
 	}
 	for (unsigned i = 0; i < n; i++)
-		if (subscribe_frames(&f, i, passthrough(k)) < 0)
+		if (subscribe_as(&f, i, format, shm) < 0)
 			goto out;
 	if (stream_enable(&f, 0, k, true) < 0 ||
 	    fleet_wait_frames(&f, 0, 1, FIRST_FRAME_TIMEOUT_S) < 0) {
-		bench_fail("%u clients: not every client got a frame", n);
+		bench_fail("%u %s%s subscribers: not every client got a frame", n, format,
+			   shm ? " shm" : "");
 		goto out;
 	}
-	if (sample_window(&s, o, &f, d, cs) < 0)
+	if (sample_window(&g->s, o, &f, d, cs) < 0)
 		goto out;
 	for (unsigned i = 0; i < n; i++) {
-		fps[i] = f.c[i].frames / s.seconds;
+		fps[i] = f.c[i].frames / g->s.seconds;
 		got[i] = f.c[i].frames;
+		bpf[i] = f.c[i].frames > 0 ? f.c[i].bytes_in / f.c[i].frames : 0;
 	}
-	fig_add(&out->fan_fps[level], percentile(fps, n, 50));	/* sorts fps */
-	fig_add(&out->fan_min_fps[level], fps[0]);
-	fig_add(&out->fan_cam_reads[level], s.cam_reads / s.seconds);
-	/* the cam's frames were read once and reached every client: the median
-	 * client got as many frames as camsim counted reads, give or take the
-	 * frames in flight at the window's edges */
-	fig_add(&out->fan_read_once[level], fabs(percentile(got, n, 50) - s.cam_reads) <= 2);
-	add_cpu(&out->cpu_per_kframe[1 + level], &s);
-	fig_add(&out->rss_fan_kb[level], (double)proc_rss_kb(d->proc.pid));
-	fig_add(&out->fan_bench_cpu_share[level], s.self_cpu / s.seconds);
-	bench_log(o, "omvd %u clients: %.1f fps each (min %.1f), cam reads %.1f/s", n,
-		  percentile(fps, n, 50), fps[0], s.cam_reads / s.seconds);
+	g->fps_med = percentile(fps, n, 50);	/* sorts fps */
+	g->fps_min = fps[0];
+	g->got_med = percentile(got, n, 50);
+	g->bytes_per_frame = percentile(bpf, n, 50);
+	bench_log(o, "omvd %u %s%s subscribers: %.1f fps each (min %.1f), cam reads %.1f/s", n,
+		  format, shm ? " shm" : "", g->fps_med, g->fps_min,
+		  g->s.cam_reads / g->s.seconds);
 	rc = 0;
 out:
 	fleet_close(&f);
 	free(fps);
 	free(got);
+	free(bpf);
 	return rc;
+}
+
+/* n clients subscribed (client 0 also enables streaming), for a window. */
+static int fan_out(const struct bench_opts *o, struct omvd *d, struct camsim *cs,
+		   const struct frame_kind *k, int level, struct combo_figs *out)
+{
+	struct group g;
+
+	if (measure_subscribers(o, d, cs, k, bench_fan_clients[level], passthrough(k), false,
+				&g) < 0)
+		return -1;
+	fig_add(&out->fan_fps[level], g.fps_med);
+	fig_add(&out->fan_min_fps[level], g.fps_min);
+	fig_add(&out->fan_cam_reads[level], g.s.cam_reads / g.s.seconds);
+	/* the cam's frames were read once and reached every client: the median
+	 * client got as many frames as camsim counted reads, give or take the
+	 * frames in flight at the window's edges */
+	fig_add(&out->fan_read_once[level], fabs(g.got_med - g.s.cam_reads) <= 2);
+	add_cpu(&out->cpu_per_kframe[1 + level], &g.s);
+	fig_add(&out->rss_fan_kb[level], (double)proc_rss_kb(d->proc.pid));
+	fig_add(&out->fan_bench_cpu_share[level], g.s.self_cpu / g.s.seconds);
+	return 0;
 }
 
 void bench_omvd_streams(const struct bench_opts *o, const struct link_profile *p,

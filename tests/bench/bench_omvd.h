@@ -35,6 +35,19 @@ struct sample {
 int sample_window(struct sample *s, const struct bench_opts *o, struct fleet *f,
 		  struct omvd *d, struct camsim *cs);
 
+/* Frame subscribers over one window. */
+struct group {
+	struct sample s;
+	double fps_med, fps_min;	/* per client */
+	double got_med;			/* frames the median client got */
+	double bytes_per_frame;		/* read by the median client */
+};
+/* n clients subscribed in format (shared memory or not), client 0 also
+ * enabling streaming; -1 when it could not be measured (said). */
+int measure_subscribers(const struct bench_opts *o, struct omvd *d, struct camsim *cs,
+			const struct frame_kind *k, unsigned n, const char *format, bool shm,
+			struct group *g);
+
 /* bench_frames.c: a poller against a subscriber taking no data, and 8
  * RGB888 subscribers, on the running omvd. */
 void bench_frame_work(const struct bench_opts *o, struct omvd *d, struct camsim *cs,
