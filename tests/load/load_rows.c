@@ -493,6 +493,46 @@ static void row_int64(const char *row)
 	daemon_stop(&d);
 }
 
+/* ---- channel names that are not UTF-8 ---- */
+
+/* A cam registers a channel whose name holds invalid UTF-8: it is listed
+ * with the bad bytes replaced by U+FFFD, and every method answers. */
+static void row_bad_names(const char *row)
+{
+	static const char *const calls[] = {
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"channel_list\"}\n",
+		"{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"read_status\"}\n",
+		"{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"get_channel\",\"params\":{\"channel_id\":5}}\n",
+		"{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"has_channel\",\"params\":{\"name\":\"bad\"}}\n",
+		"{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"update_channels\"}\n",
+		"{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"status\"}\n",
+	};
+	const char *cam_args[] = { "--extra-channel", "bad\\xff\\xfe", NULL };
+	unsigned answered = 0, repaired = 0;
+	struct daemon_run d;
+	int fd;
+
+	daemon_start(&d, cam_args, none, 1000);
+	CHECK((fd = raw_connect()) >= 0);
+	for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+		char *r = raw_call(fd, calls[i], 5000);
+
+		if (r != NULL && strstr(r, "\"result\"") != NULL)
+			answered++;
+		/* U+FFFD is escaped or raw UTF-8 (EF BF BD) in the reply. */
+		if (r != NULL && (strstr(r, "bad\xef\xbf\xbd") != NULL ||
+				  strstr(r, "bad\\ufffd") != NULL))
+			repaired++;
+		free(r);
+	}
+	figure(row, "methods that answered with a result", answered, "",
+	       sizeof calls / sizeof calls[0], false);
+	figure(row, "replies naming the channel with U+FFFD (list, status, get)", repaired, "",
+	       3, false);
+	close(fd);
+	daemon_stop(&d);
+}
+
 /* ---- two daemons on one port ---- */
 
 static void row_two_daemons(const char *row)
@@ -691,6 +731,7 @@ const struct row load_rows[] = {
 	  row_batch_clients, true },
 	{ "int64", "integers beyond int64 in params or id", row_int64, true },
 	{ "two-daemons", "two omvd on one port", row_two_daemons, true },
+	{ "bad-names", "channel names with invalid UTF-8 from the cam", row_bad_names, true },
 	{ "event-flood", "cam event flood, a subscriber that never reads", row_event_flood,
 	  true },
 	{ "hostile-jpeg", "a JPEG whose header claims 8192x8192", row_hostile_jpeg, true },
