@@ -1,6 +1,6 @@
 /*
- * The frames omvd sends us, kept as reference-counted JPEGs so every
- * viewer sends the same bytes without a copy. Listeners (streams, waiting
+ * The frames omvd sends us, JPEGs kept by reference (libomvclient's
+ * omv_frame) so every viewer sends the same bytes without a copy. Listeners (streams, waiting
  * snapshots) make omv-web want frames from omvd; when the last one goes,
  * the wish is withdrawn after a short linger, so a page reload or a burst
  * of snapshots does not switch the cam's stream off and on.
@@ -19,19 +19,6 @@ struct frames {
 	struct event *linger;
 	uint64_t received, not_jpeg, last_number;
 };
-
-void web_frame_ref(struct web_frame *f)
-{
-	f->refs++;
-}
-
-void web_frame_unref(struct web_frame *f)
-{
-	if (f && --f->refs == 0) {
-		free(f->jpeg);
-		free(f);
-	}
-}
 
 static void on_linger(evutil_socket_t fd, short what, void *arg)
 {
@@ -88,28 +75,18 @@ void frames_unlisten(struct frames *fr, struct frame_listener *l)
 void frames_on_frame(struct frames *fr, const omv_frame *of)
 {
 	struct web_list *node, *next;
-	struct web_frame *f;
+	omv_frame *f;
 
 	fr->received++;
 	if (fr->listeners == 0)	/* the last frames before the wish is withdrawn */
 		return;
-	/* Until omvd encodes raw frames for JPEG subscribers, a cam streaming
-	 * raw sends them as they are: nothing we can serve as JPEG. */
+	/* omvd sends JPEG to a JPEG subscriber whatever the cam streams; a
+	 * frame that does not decode comes without data. */
 	if (strcmp(of->encoding, "jpeg") != 0 || !of->data || of->len == 0) {
 		fr->not_jpeg++;
 		return;
 	}
-	f = calloc(1, sizeof *f);
-	if (!f || !(f->jpeg = malloc(of->len))) {
-		free(f);
-		return;
-	}
-	memcpy(f->jpeg, of->data, of->len);
-	f->len = of->len;
-	f->number = of->number;
-	f->width = of->width;
-	f->height = of->height;
-	f->refs = 1;
+	f = omv_frame_ref(of);
 	fr->last_number = f->number;
 	/* A listener may leave (and free itself) from its callback. */
 	web_list_each(node, next, &fr->listening) {
@@ -117,7 +94,7 @@ void frames_on_frame(struct frames *fr, const omv_frame *of)
 
 		l->on_frame(l, f);
 	}
-	web_frame_unref(f);
+	omv_frame_free(f);
 }
 
 json_t *frames_stats(const struct frames *fr)

@@ -27,7 +27,7 @@ struct viewer {
 	struct mjpeg *m;
 	struct evhttp_request *req;
 	struct web_list link;		/* in mjpeg.viewers */
-	struct web_frame *waiting;	/* the newest frame not yet queued */
+	omv_frame *waiting;	/* the newest frame not yet queued */
 	uint64_t sent, dropped;
 };
 
@@ -40,19 +40,20 @@ struct mjpeg {
 
 static void release_frame(const void *data, size_t len, void *arg)
 {
-	web_frame_unref(arg);
+	omv_frame_free(arg);
 }
 
 static void on_sent(struct evhttp_connection *evcon, void *arg);
 
-static bool room_for(struct viewer *v, const struct web_frame *f)
+static bool room_for(struct viewer *v, const omv_frame *f)
 {
 	return http_queued(v->req) <= 2 * f->len;
 }
 
-static void send_part(struct viewer *v, struct web_frame *f)
+static void send_part(struct viewer *v, const omv_frame *f)
 {
 	struct evbuffer *part = evbuffer_new();
+	omv_frame *ref;
 
 	if (!part)
 		return;
@@ -63,9 +64,9 @@ static void send_part(struct viewer *v, struct web_frame *f)
 			    "X-Frame-Number: %llu\r\n"
 			    "\r\n",
 			    f->len, (unsigned long long)f->number);
-	web_frame_ref(f);
-	if (evbuffer_add_reference(part, f->jpeg, f->len, release_frame, f) < 0)
-		web_frame_unref(f);
+	ref = omv_frame_ref(f);
+	if (evbuffer_add_reference(part, ref->data, ref->len, release_frame, ref) < 0)
+		omv_frame_free(ref);
 	evbuffer_add(part, "\r\n", 2);
 	/* on_sent runs once all that is queued has gone to the kernel. */
 	evhttp_send_reply_chunk_with_cb(v->req, part, on_sent, v);
@@ -77,16 +78,16 @@ static void send_part(struct viewer *v, struct web_frame *f)
 static void on_sent(struct evhttp_connection *evcon, void *arg)
 {
 	struct viewer *v = arg;
-	struct web_frame *f = v->waiting;
+	omv_frame *f = v->waiting;
 
 	if (f && room_for(v, f)) {
 		v->waiting = NULL;
 		send_part(v, f);
-		web_frame_unref(f);
+		omv_frame_free(f);
 	}
 }
 
-static void on_frame(struct frame_listener *l, struct web_frame *f)
+static void on_frame(struct frame_listener *l, const omv_frame *f)
 {
 	struct viewer *v = (struct viewer *)l;
 
@@ -95,12 +96,11 @@ static void on_frame(struct frame_listener *l, struct web_frame *f)
 		return;
 	}
 	if (v->waiting) {	/* overtaken before it could go out */
-		web_frame_unref(v->waiting);
+		omv_frame_free(v->waiting);
 		v->dropped++;
 		v->m->dropped++;
 	}
-	web_frame_ref(f);
-	v->waiting = f;
+	v->waiting = omv_frame_ref(f);
 }
 
 static void forget(struct viewer *v)
@@ -108,7 +108,7 @@ static void forget(struct viewer *v)
 	struct mjpeg *m = v->m;
 
 	frames_unlisten(m->w->frames, &v->l);
-	web_frame_unref(v->waiting);
+	omv_frame_free(v->waiting);
 	web_list_del(&v->link);
 	m->count--;
 	free(v);

@@ -46,16 +46,16 @@ static void forget(struct shot *shot)
 
 static void release_frame(const void *data, size_t len, void *arg)
 {
-	web_frame_unref(arg);
+	omv_frame_free(arg);
 }
 
-static void reply_png(struct evhttp_request *req, struct web_frame *f)
+static void reply_png(struct evhttp_request *req, const omv_frame *f)
 {
 	unsigned char *rgb, *png;
 	size_t len;
 	int w, h;
 
-	if (image_jpeg_decode(f->jpeg, f->len, &rgb, &w, &h) < 0) {
+	if (image_jpeg_decode(f->data, f->len, &rgb, &w, &h) < 0) {
 		http_reply_error(req, 502, "frame %llu does not decode",
 				 (unsigned long long)f->number);
 		return;
@@ -70,9 +70,10 @@ static void reply_png(struct evhttp_request *req, struct web_frame *f)
 	free(png);
 }
 
-static void reply_jpeg(struct evhttp_request *req, struct web_frame *f)
+static void reply_jpeg(struct evhttp_request *req, const omv_frame *f)
 {
 	struct evbuffer *buf = evbuffer_new();
+	omv_frame *ref;
 
 	if (!buf) {
 		http_reply_error(req, 503, "out of memory");
@@ -81,14 +82,14 @@ static void reply_jpeg(struct evhttp_request *req, struct web_frame *f)
 	/* The cam's bytes, untouched and uncopied. */
 	http_common_headers(req);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "image/jpeg");
-	web_frame_ref(f);
-	if (evbuffer_add_reference(buf, f->jpeg, f->len, release_frame, f) < 0)
-		web_frame_unref(f);
+	ref = omv_frame_ref(f);
+	if (evbuffer_add_reference(buf, ref->data, ref->len, release_frame, ref) < 0)
+		omv_frame_free(ref);
 	evhttp_send_reply(req, 200, "OK", buf);
 	evbuffer_free(buf);
 }
 
-static void on_frame(struct frame_listener *l, struct web_frame *f)
+static void on_frame(struct frame_listener *l, const omv_frame *f)
 {
 	struct shot *shot = (struct shot *)l;
 	struct evhttp_request *req = shot->req;

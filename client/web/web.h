@@ -114,24 +114,13 @@ int upstream_call(struct upstream *up, const char *method, json_t *params, omv_r
 /* Subscribe to JPEG frames (and wish for streaming) or withdraw. */
 void upstream_want_frames(struct upstream *up, bool want);
 
-/* ---- frames.c: the frames omvd sends, as shared JPEGs -------------- */
-
-struct web_frame {
-	int refs;
-	uint64_t number;
-	int width, height;
-	unsigned char *jpeg;
-	size_t len;
-};
-
-void web_frame_ref(struct web_frame *f);
-void web_frame_unref(struct web_frame *f);
+/* ---- frames.c: the JPEG frames omvd sends, shared by reference ----- */
 
 /* Someone who wants frames: registering makes omv-web want them from
  * omvd; on_frame is called with every new frame (borrowed: take a ref to
  * keep it). A listener may remove itself from its callback. */
 struct frame_listener {
-	void (*on_frame)(struct frame_listener *l, struct web_frame *f);
+	void (*on_frame)(struct frame_listener *l, const omv_frame *f);
 	struct web_list link;
 };
 
