@@ -217,6 +217,11 @@ static void close_fd(omv_client *c, int *status)
 	close_queued_fds(c);
 }
 
+bool omv_client_passes_fds(const omv_client *c)
+{
+	return c->fd >= 0 && c->child == 0;
+}
+
 void omv_client_attach(omv_client *c, int fd, pid_t child)
 {
 	c->fd = fd;

@@ -218,7 +218,8 @@ OMV_API int omv_client_subscribe(omv_client *c, const char *const *topics,
 				 const char *frame_format);
 /* The same, frames in shared memory instead of base64 (local clients:
  * each frame's bytes are passed as a sealed memfd and mapped read-only,
- * no copy and no decoding). */
+ * no copy and no decoding). A connection that cannot pass descriptors
+ * (ssh://) gets base64 frames, as omv_client_subscribe(). */
 OMV_API int omv_client_subscribe_shm(omv_client *c, const char *const *topics,
 				     const char *frame_format);
 OMV_API int omv_client_unsubscribe(omv_client *c, const char *const *topics);
@@ -304,7 +305,8 @@ OMV_API int omv_client_streaming(omv_client *c, bool enable, bool raw, int width
 /* format: "rgb888" (NULL), "jpeg" or "native". *frame is NULL when there
  * is no frame newer than this client's last one. */
 OMV_API int omv_client_read_frame(omv_client *c, const char *format, omv_frame **frame);
-/* The same, the frame's bytes in shared memory (see omv_client_subscribe_shm). */
+/* The same, the frame's bytes in shared memory where the connection
+ * allows (see omv_client_subscribe_shm). */
 OMV_API int omv_client_read_frame_shm(omv_client *c, const char *format, omv_frame **frame);
 
 OMV_API int omv_client_has_channel(omv_client *c, const char *name, bool *has);

@@ -314,7 +314,7 @@ static int read_frame(omv_client *c, const char *format, bool shm, omv_frame **f
 	json_t *params = json_pack("{s:s}", "format", format ? format : "rgb888"), *res;
 	int rc;
 
-	if (shm)
+	if (shm && omv_client_passes_fds(c))
 		json_object_set_new(params, "shm", json_true());
 	rc = call(c, "read_frame", params, &res);
 
@@ -670,7 +670,7 @@ static int subscribe(omv_client *c, const char *const *topics, const char *frame
 	json_t *params = json_pack("{s:o,s:s}", "topics", topic_array(topics),
 				   "frame_format", frame_format ? frame_format : "none");
 
-	if (shm)
+	if (shm && omv_client_passes_fds(c))
 		json_object_set_new(params, "shm", json_true());
 
 	return call_null(c, "subscribe", params);

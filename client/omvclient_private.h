@@ -19,6 +19,9 @@ int omv_set_error_errno(omv_client *c, int code, int e, const char *fmt, ...)
 /* Take fd (non-blocking, close-on-exec) as the connection; child is the
  * process at its far end (ssh), or 0. */
 void omv_client_attach(omv_client *c, int fd, pid_t child);
+/* Whether the connection can carry file descriptors (a local socket, not
+ * a pipe to ssh): shared-memory frames need it. */
+bool omv_client_passes_fds(const omv_client *c);
 /* Close the connection; *status (may be NULL) gets the wait status of the
  * process at its far end, -1 when there was none. */
 void omv_client_detach(omv_client *c, int *status);

@@ -16,20 +16,13 @@
 
 /* ---- snapshot ----------------------------------------------------------- */
 
-struct shot {
-	bool seen;		/* a frame notification arrived */
-	uint32_t format;
-};
-
+/* A frame notification arrived: read_frame has one to give. */
 static void on_shot_frame(omv_client *c, const omv_frame *f, void *arg)
 {
-	struct shot *s = arg;
-
-	s->seen = true;
-	s->format = f->format;
+	*(bool *)arg = true;
 }
 
-/* The file's bytes for frame f (as_jpeg: f holds the cam's JPEG). */
+/* The file's bytes for frame f (as_jpeg: f holds a JPEG). */
 static int frame_file(const omv_frame *f, enum image_type type, bool as_jpeg,
 		      unsigned char **bytes, size_t *len)
 {
@@ -52,20 +45,16 @@ enum shot_result { SHOT_SAVED, SHOT_NONE, SHOT_FAILED };
 
 /* Fetch the newest frame and write it; SHOT_NONE when there was none newer. */
 static enum shot_result save_frame(struct ctl *ctl, struct output *out, enum image_type type,
-				   const struct shot *s, int *rc)
+				   int *rc)
 {
-	bool as_jpeg = type == IMAGE_JPEG && s->format == OMV_PIXFORMAT_JPEG;
+	/* omvd gives JPEG whatever the cam streams (passed through, or encoded
+	 * once from raw pixels). */
+	bool as_jpeg = type == IMAGE_JPEG;
 	unsigned char *bytes;
 	omv_frame *f;
 	size_t len;
-	int got;
 
-	got = omv_client_read_frame(ctl->c, as_jpeg ? "jpeg" : "rgb888", &f);
-	if (got == OMV_RPC_INVALID_PARAMS && as_jpeg) {	/* it became raw meanwhile */
-		as_jpeg = false;
-		got = omv_client_read_frame(ctl->c, "rgb888", &f);
-	}
-	if (got < 0) {
+	if (omv_client_read_frame_shm(ctl->c, as_jpeg ? "jpeg" : "rgb888", &f) < 0) {
 		*rc = ctl_fail(ctl);
 		return SHOT_FAILED;
 	}
@@ -110,7 +99,7 @@ int cmd_snapshot(struct ctl *ctl, int argc, char **argv)
 	static const char *const topics[] = { "frame", NULL };
 	const char *path = NULL, *format = NULL;
 	int wait_ms = ctl->timeout_ms, opt, rc;
-	struct shot s = { 0 };
+	bool seen = false;
 	struct output out;
 	enum image_type type;
 	uint64_t deadline;
@@ -143,7 +132,7 @@ int cmd_snapshot(struct ctl *ctl, int argc, char **argv)
 	/* Where the image goes is checked before waiting for it. */
 	if (output_open(&out, path, true) < 0)
 		return ctl_error("cannot write %s: %s", path, strerror(errno));
-	omv_client_on_frame(ctl->c, on_shot_frame, &s);
+	omv_client_on_frame(ctl->c, on_shot_frame, &seen);
 	rc = ctl_subscribe(ctl, topics, NULL);
 	if (rc || (rc = ctl_streaming_on(ctl, &enabled))) {
 		output_close(&out, false);
@@ -151,7 +140,7 @@ int cmd_snapshot(struct ctl *ctl, int argc, char **argv)
 	}
 	deadline = wait_ms > 0 ? ctl_now_ms() + (uint64_t)wait_ms : 0;
 	for (;;) {
-		enum run_result res = ctl_run_until(ctl, &s.seen, deadline);
+		enum run_result res = ctl_run_until(ctl, &seen, deadline);
 		enum shot_result shot;
 
 		if (res == RUN_TIMEOUT) {
@@ -162,12 +151,12 @@ int cmd_snapshot(struct ctl *ctl, int argc, char **argv)
 			rc = ctl_run_status(ctl, res);
 			break;
 		}
-		shot = save_frame(ctl, &out, type, &s, &rc);
+		shot = save_frame(ctl, &out, type, &rc);
 		if (shot != SHOT_NONE) {
 			saved = shot == SHOT_SAVED;
 			break;
 		}
-		s.seen = false;	/* nothing newer than our last read: wait for the next */
+		seen = false;	/* nothing newer than our last read: wait for the next */
 	}
 	if (!saved && out.f)
 		output_close(&out, false);

@@ -5,6 +5,7 @@
  */
 #include "omvctl.h"
 
+#include <string.h>
 #include <time.h>
 
 uint64_t ctl_now_ms(void)
@@ -56,7 +57,13 @@ int ctl_subscribe(struct ctl *ctl, const char *const *topics, const char *frame_
 
 	if (rc)
 		return rc;
-	return omv_client_subscribe(ctl->c, topics, frame_format) < 0 ? ctl_fail(ctl) : EXIT_OK;
+	/* Frames with data come in shared memory where the connection allows:
+	 * no base64 to decode, no copy. */
+	if (frame_format != NULL && strcmp(frame_format, "none") != 0)
+		rc = omv_client_subscribe_shm(ctl->c, topics, frame_format);
+	else
+		rc = omv_client_subscribe(ctl->c, topics, frame_format);
+	return rc < 0 ? ctl_fail(ctl) : EXIT_OK;
 }
 
 int ctl_streaming_on(struct ctl *ctl, bool *enabled)
