@@ -45,7 +45,8 @@ static void cam_write(void *ctx, const uint8_t *buf, size_t len)
 	struct fakecam *f = ctx;
 
 	evbuffer_add(f->out, buf, len);
-	event_add(f->wr, NULL);
+	if (f->wr != NULL)
+		event_add(f->wr, NULL);
 }
 
 static void reply(struct fakecam *f, uint16_t status, const void *data, size_t len)
@@ -369,36 +370,57 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	arm_tick(f);
 }
 
+void fakecam_attach(struct fakecam *f, int fd)
+{
+	if (f->rd != NULL) {
+		event_free(f->rd);
+		event_free(f->wr);
+		f->rd = f->wr = NULL;
+	}
+	if (f->master >= 0)
+		close(f->master);
+	f->master = fd;
+	if (fd < 0)
+		return;
+	f->rd = event_new(f->base, fd, EV_READ | EV_PERSIST, on_read, f);
+	f->wr = event_new(f->base, fd, EV_WRITE, on_write, f);
+	event_add(f->rd, NULL);
+	if (evbuffer_get_length(f->out) > 0)
+		event_add(f->wr, NULL);
+}
+
 struct fakecam *fakecam_new(struct event_base *base, const char *link_path,
 			    uint16_t max_payload)
 {
 	struct fakecam *f = calloc(1, sizeof *f);
 	struct termios tio;
+	int master;
 
 	if (f == NULL)
 		return NULL;
 	f->base = base;
+	f->master = f->slave = -1;
+	f->out = evbuffer_new();
+	f->tick = evtimer_new(base, on_tick, f);
+	if (omv_cam_init(&f->cam, &cam_ops, f, max_payload) < 0)
+		abort();
+	if (link_path == NULL)
+		return f;
 	snprintf(f->link, sizeof f->link, "%s", link_path);
-	f->master = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-	if (f->master < 0 || grantpt(f->master) < 0 || unlockpt(f->master) < 0)
+	master = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0)
 		abort();
 	/* Hold the slave open ourselves: a master without any slave open
 	 * reports hang-up and would spin the loop. */
-	f->slave = open(ptsname(f->master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	f->slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (f->slave < 0 || tcgetattr(f->slave, &tio) < 0)
 		abort();
 	cfmakeraw(&tio);
 	tcsetattr(f->slave, TCSANOW, &tio);
 	unlink(link_path);
-	if (symlink(ptsname(f->master), link_path) < 0)
+	if (symlink(ptsname(master), link_path) < 0)
 		abort();
-	f->out = evbuffer_new();
-	f->rd = event_new(base, f->master, EV_READ | EV_PERSIST, on_read, f);
-	f->wr = event_new(base, f->master, EV_WRITE, on_write, f);
-	f->tick = evtimer_new(base, on_tick, f);
-	event_add(f->rd, NULL);
-	if (omv_cam_init(&f->cam, &cam_ops, f, max_payload) < 0)
-		abort();
+	fakecam_attach(f, master);
 	return f;
 }
 
@@ -406,13 +428,13 @@ void fakecam_free(struct fakecam *f)
 {
 	if (f == NULL)
 		return;
-	unlink(f->link);
-	event_free(f->rd);
-	event_free(f->wr);
+	if (f->link[0] != '\0')
+		unlink(f->link);
+	fakecam_attach(f, -1);
 	event_free(f->tick);
 	evbuffer_free(f->out);
-	close(f->slave);
-	close(f->master);
+	if (f->slave >= 0)
+		close(f->slave);
 	omv_cam_free(&f->cam);
 	free(f->frame);
 	free(f);

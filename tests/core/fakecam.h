@@ -1,9 +1,9 @@
 /*
  * A fake cam for the core tests: the protocol's cam state machine on the
- * master side of a pty, run in the test's own event loop, with a handful
- * of channels (stdin, stdout, stream, a read/write "buf" channel), a log
- * of the commands it answered, and knobs to misbehave (swallow answers,
- * soft-reboot, vanish).
+ * master side of a pty (or on a socket), run in the test's own event
+ * loop, with a handful of channels (stdin, stdout, stream, a read/write
+ * "buf" channel), a log of the commands it answered, and knobs to
+ * misbehave (swallow answers, soft-reboot, vanish).
  */
 #ifndef FAKECAM_H
 #define FAKECAM_H
@@ -65,9 +65,13 @@ struct fakecam {
 	unsigned syncs;		/* SYNCs seen (the cam answers them itself) */
 };
 
-/* A new pty and the symlink link_path -> slave. */
+/* A new pty and the symlink link_path -> slave; with link_path NULL, no
+ * port until fakecam_attach(). */
 struct fakecam *fakecam_new(struct event_base *base, const char *link_path,
 			    uint16_t max_payload);
+/* Serve the cam on fd (a pty master or a connected stream socket), which
+ * it takes over; the previous one is closed. fd -1 unplugs the cam. */
+void fakecam_attach(struct fakecam *f, int fd);
 /* The cam goes away: pty closed, symlink removed. */
 void fakecam_free(struct fakecam *f);
 
