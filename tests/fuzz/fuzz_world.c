@@ -240,48 +240,70 @@ static void pump_cb(evutil_socket_t fd, short what, void *arg)
 		take_input(p);
 }
 
-static bool pump_done(void *arg)
+static bool pump_done(const struct pump *p)
 {
-	struct pump *p = arg;
-
 	if (p->want_line && p->c->buf != NULL && memchr(p->c->buf, '\n', p->c->len) != NULL)
 		return true;
 	return p->eof;
 }
 
-static void pump_run(struct fuzz_world *w, struct pump *p, unsigned ms, const char *what)
-{
-	struct event *rd = event_new(w->base, p->c->fd, EV_READ | EV_PERSIST, pump_cb, p);
+struct pumps {
+	struct pump *p;
+	size_t n;
+};
 
-	p->wr = event_new(w->base, p->c->fd, EV_WRITE | EV_PERSIST, pump_cb, p);
-	if (rd == NULL || p->wr == NULL)
-		fuzz_fail("event_new failed");
-	event_add(rd, NULL);
-	if (p->sending) {
-		event_add(p->wr, NULL);
-		give_output(p);
-	}
-	take_input(p);
-	fuzz_run_until(w, pump_done, p, ms, what);
-	event_free(rd);
-	event_free(p->wr);
+static bool all_done(void *arg)
+{
+	struct pumps *ps = arg;
+
+	for (size_t i = 0; i < ps->n; i++)
+		if (!pump_done(&ps->p[i]))
+			return false;
+	return true;
 }
 
-char *fuzz_exchange(struct fuzz_world *w, struct fuzz_conn *c, const uint8_t *data, size_t len,
-		    size_t *out_len, unsigned ms)
+/* Drives every pump at once until each is done. */
+static void pump_run(struct fuzz_world *w, struct pump *p, size_t n, unsigned ms, const char *what)
 {
-	struct pump p = { .c = c, .data = data, .left = len, .sending = true };
-	char *out;
+	struct event *rd[n];
+	struct pumps ps = { p, n };
 
-	pump_run(w, &p, ms, "the daemon to answer and close the connection");
-	close(c->fd);
-	out = c->buf != NULL ? c->buf : malloc(1);
-	if (out == NULL)
-		fuzz_fail("out of memory");
-	out[c->len] = '\0';
-	*out_len = c->len;
-	free(c);
-	return out;
+	for (size_t i = 0; i < n; i++) {
+		rd[i] = event_new(w->base, p[i].c->fd, EV_READ | EV_PERSIST, pump_cb, &p[i]);
+		p[i].wr = event_new(w->base, p[i].c->fd, EV_WRITE | EV_PERSIST, pump_cb, &p[i]);
+		if (rd[i] == NULL || p[i].wr == NULL)
+			fuzz_fail("event_new failed");
+		event_add(rd[i], NULL);
+		if (p[i].sending) {
+			event_add(p[i].wr, NULL);
+			give_output(&p[i]);
+		}
+		take_input(&p[i]);
+	}
+	fuzz_run_until(w, all_done, &ps, ms, what);
+	for (size_t i = 0; i < n; i++) {
+		event_free(rd[i]);
+		event_free(p[i].wr);
+	}
+}
+
+void fuzz_talk(struct fuzz_world *w, struct fuzz_talk *t, size_t n, unsigned ms)
+{
+	struct pump p[n];
+
+	for (size_t i = 0; i < n; i++)
+		p[i] = (struct pump){ .c = fuzz_connect(w), .data = t[i].in, .left = t[i].in_len,
+				      .sending = true };
+	pump_run(w, p, n, ms, "the daemon to answer and close every connection");
+	for (size_t i = 0; i < n; i++) {
+		struct fuzz_conn *c = p[i].c;
+
+		close(c->fd);
+		c->buf[c->len] = '\0';
+		t[i].out = c->buf;
+		t[i].out_len = c->len;
+		free(c);
+	}
 }
 
 char *fuzz_read_line(struct fuzz_world *w, struct fuzz_conn *c, size_t *len, unsigned ms)
@@ -290,7 +312,7 @@ char *fuzz_read_line(struct fuzz_world *w, struct fuzz_conn *c, size_t *len, uns
 	char *nl, *line;
 
 	if (c->buf == NULL || memchr(c->buf, '\n', c->len) == NULL)
-		pump_run(w, &p, ms, "a line from the daemon");
+		pump_run(w, &p, 1, ms, "a line from the daemon");
 	nl = c->buf != NULL ? memchr(c->buf, '\n', c->len) : NULL;
 	if (nl == NULL)
 		fuzz_fail("the daemon closed the connection instead of sending a line");

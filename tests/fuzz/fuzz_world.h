@@ -48,13 +48,18 @@ struct fuzz_conn {
 /* A new client of the server. */
 struct fuzz_conn *fuzz_connect(struct fuzz_world *w);
 
-/*
- * Sends data on fd, shuts down our writing side and reads until the daemon
- * closes the connection; returns everything read (malloc'd, NUL-terminated)
- * and frees c. Aborts when that takes more than ms.
- */
-char *fuzz_exchange(struct fuzz_world *w, struct fuzz_conn *c, const uint8_t *data,
-		    size_t len, size_t *out_len, unsigned ms);
+/* One client's part in fuzz_talk(). */
+struct fuzz_talk {
+	const uint8_t *in;	/* what it sends, then it shuts down its writing side */
+	size_t in_len;
+	char *out;		/* everything it got until the daemon closed
+				 * (malloc'd, NUL-terminated) */
+	size_t out_len;
+};
+
+/* Connects n clients that then talk at once; returns when the daemon has
+ * closed every connection, and aborts when that takes more than ms. */
+void fuzz_talk(struct fuzz_world *w, struct fuzz_talk *t, size_t n, unsigned ms);
 
 /* Reads one line (without its newline; malloc'd) within ms. */
 char *fuzz_read_line(struct fuzz_world *w, struct fuzz_conn *c, size_t *len, unsigned ms);

@@ -87,8 +87,8 @@ static void dict_entry(FILE *f, const char *value)
 	for (const char *p = value; *p != '\0'; p++) {
 		if (*p == '"' || *p == '\\')
 			fputc('\\', f);
-		if (*p == '\n')
-			fputs("\\x0A", f);
+		if (*p < 0x20)
+			fprintf(f, "\\x%02X", *p);
 		else
 			fputc(*p, f);
 	}
@@ -102,7 +102,7 @@ static void rpc_dict(void)
 		"}\n", "[{", "},{", "}]\n", "\"2.0\"", "\"1.0\"", "null", "true", "false", "[]",
 		"{}", "\"\"", "\\u0000", "\\ud800", "\\u00e9", "\\\"", "1e400", "-0", "0.5",
 		"9223372036854775807", "-9223372036854775808", "18446744073709551616",
-		"4294967295", "65535", "256", "\r\n",
+		"4294967295", "65535", "256", "\r\n", "\x1e",
 	};
 	char path[600], quoted[64];
 	FILE *f;
@@ -206,6 +206,20 @@ static void rpc_seeds(void)
 	    "{\"jsonrpc\":\"2.0\",\"id\":18446744073709551616,\"method\":\"status\"}\n"
 	    REQ(1, "channel_read", "{\"name\":\"buf\",\"size\":99999999999999999999}")
 	    REQ(2.5, "channel_read_id", "{\"channel_id\":5,\"offset\":4294967295,\"length\":4294967295}"));
+
+	/* Two clients at once (fuzz_rpc.c splits at the first RS): a lock
+	 * taken by one and wanted by the other, streaming wished by both. */
+	rpc("two_clients",
+	    REQ(1, "channel_lock", "{\"channel_id\":5}")
+	    REQ(2, "streaming", "{\"enable\":true}")
+	    REQ(3, "channel_write", "{\"name\":\"buf\",\"data\":\"AQID\"}")
+	    CALL(4, "clients")
+	    "\x1e"
+	    REQ(1, "channel_lock", "{\"channel_id\":5}")
+	    REQ(2, "subscribe", "{\"topics\":[\"frame\",\"state\"],\"frame_format\":\"jpeg\"}")
+	    REQ(3, "channel_read_id", "{\"channel_id\":5,\"offset\":0,\"length\":2}")
+	    REQ(4, "streaming", "{\"enable\":false}")
+	    CALL(5, "poll_events"));
 
 	/* Pipelined past the per-client limit of calls in flight. */
 	line[0] = '\0';
