@@ -220,6 +220,8 @@ static void cam_command(void *ctx, const struct omv_packet *cmd)
 		f->swallow--;
 		return;		/* never answered: the host times out */
 	}
+	if (f->answer != NULL && f->answer(f->answer_arg, f, cmd))
+		return;
 	switch (cmd->opcode) {
 	case OMV_OP_PROTO_VERSION: {
 		struct omv_version v = { { 2, 0, 0 }, { 1, 2, 3 }, { 4, 6, 0 } };
@@ -467,11 +469,14 @@ void fakecam_event(struct fakecam *f, uint8_t chan, uint16_t code)
 
 void fakecam_print(struct fakecam *f, const char *text)
 {
-	size_t n = strlen(text);
+	fakecam_write_stdout(f, text, strlen(text));
+}
 
+void fakecam_write_stdout(struct fakecam *f, const void *data, size_t n)
+{
 	if (n > sizeof f->stdout_buf - f->stdout_len)
 		n = sizeof f->stdout_buf - f->stdout_len;
-	memcpy(f->stdout_buf + f->stdout_len, text, n);
+	memcpy(f->stdout_buf + f->stdout_len, data, n);
 	f->stdout_len += n;
 	fakecam_event(f, OMV_CHAN_STDOUT, OMV_EV_NOTIFY);
 }

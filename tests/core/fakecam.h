@@ -38,6 +38,10 @@ struct fakecam {
 	/* knobs */
 	unsigned swallow;	/* answer none of the next N commands */
 	uint8_t swallow_op;	/* only those with this opcode (0: any) */
+	/* Sees each command first; true when it answered it (omv_cam_reply
+	 * on f->cam) or chose not to, false to let the fake cam answer. */
+	bool (*answer)(void *arg, struct fakecam *f, const struct omv_packet *cmd);
+	void *answer_arg;
 	bool extra_channel;	/* list a dynamic "extra" channel (id 6) */
 	bool profile;		/* list the profile channel (id 4): 3 records */
 	bool mute;		/* hear nothing (bytes in are dropped) */
@@ -81,6 +85,7 @@ long fakecam_find(const struct fakecam *f, size_t from, uint8_t opcode, uint8_t 
 		  uint32_t arg0);
 
 void fakecam_print(struct fakecam *f, const char *text);	/* + stdout NOTIFY */
+void fakecam_write_stdout(struct fakecam *f, const void *data, size_t n);	/* any bytes */
 /* A frame (header + pixels, copied) ready in the stream channel + NOTIFY. */
 void fakecam_new_frame(struct fakecam *f, const uint8_t *data, size_t len);
 void fakecam_event(struct fakecam *f, uint8_t chan, uint16_t code);

@@ -33,36 +33,6 @@
 
 #define WIRE_MAX OMV_PACKET_SIZE(OMV_PAYLOAD_LIMIT)
 
-struct reader {
-	const uint8_t *p;
-	size_t left;
-};
-
-static bool take(struct reader *r, void *out, size_t n)
-{
-	if (r->left < n)
-		return false;
-	memcpy(out, r->p, n);
-	r->p += n;
-	r->left -= n;
-	return true;
-}
-
-static bool take_u8(struct reader *r, uint8_t *v)
-{
-	return take(r, v, 1);
-}
-
-static bool take_u16(struct reader *r, uint16_t *v)
-{
-	uint8_t b[2];
-
-	if (!take(r, b, 2))
-		return false;
-	*v = omv_get_u16(b);
-	return true;
-}
-
 struct run {
 	struct omv_host h;
 	uint64_t now;
@@ -237,7 +207,7 @@ static void tick(struct run *r)
 			  r->inflight);
 }
 
-static bool op_packet(struct run *r, struct reader *in)
+static bool op_packet(struct run *r, struct fuzz_reader *in)
 {
 	static uint8_t pkt[WIRE_MAX];
 	uint8_t how, seq, flags, opcode, chan, payload[OMV_PAYLOAD_LIMIT];
@@ -245,12 +215,13 @@ static bool op_packet(struct run *r, struct reader *in)
 	size_t size, pieces, step;
 	bool crc;
 
-	if (!take_u8(in, &how) || !take_u8(in, &seq) || !take_u8(in, &flags) ||
-	    !take_u8(in, &opcode) || !take_u8(in, &chan) || !take_u16(in, &len))
+	if (!fuzz_take_u8(in, &how) || !fuzz_take_u8(in, &seq) ||
+	    !fuzz_take_u8(in, &flags) || !fuzz_take_u8(in, &opcode) ||
+	    !fuzz_take_u8(in, &chan) || !fuzz_take_u16(in, &len))
 		return false;
 	if (len > in->left)
 		len = (uint16_t)in->left;
-	take(in, payload, len);
+	fuzz_take(in, payload, len);
 	msg_check_all(payload, len);
 	if (how & HOW_HOST_SEQ)
 		seq = r->h.seq;
@@ -270,15 +241,15 @@ static bool op_packet(struct run *r, struct reader *in)
 	return true;
 }
 
-static bool op_command(struct run *r, struct reader *in)
+static bool op_command(struct run *r, struct fuzz_reader *in)
 {
 	uint8_t opcode, chan, len, rx, then, payload[255];
 	uint16_t timeout;
 	uint8_t *rx_buf = NULL;
 
-	if (!take_u8(in, &opcode) || !take_u8(in, &chan) || !take_u16(in, &timeout) ||
-	    !take_u8(in, &len) || !take(in, payload, len) || !take_u8(in, &rx) ||
-	    !take_u8(in, &then))
+	if (!fuzz_take_u8(in, &opcode) || !fuzz_take_u8(in, &chan) ||
+	    !fuzz_take_u16(in, &timeout) || !fuzz_take_u8(in, &len) ||
+	    !fuzz_take(in, payload, len) || !fuzz_take_u8(in, &rx) || !fuzz_take_u8(in, &then))
 		return false;
 	if (rx != 0 && (rx_buf = malloc((size_t)rx * 64)) == NULL)
 		fuzz_fail("out of memory");
@@ -287,16 +258,16 @@ static bool op_command(struct run *r, struct reader *in)
 	return true;
 }
 
-static bool step(struct run *r, struct reader *in)
+static bool step(struct run *r, struct fuzz_reader *in)
 {
 	uint8_t op, n, buf[255], opcode, chan;
 	uint16_t ms;
 
-	if (!take_u8(in, &op))
+	if (!fuzz_take_u8(in, &op))
 		return false;
 	switch (op % HOP_COUNT) {
 	case HOP_WIRE:
-		if (!take_u8(in, &n) || !take(in, buf, n))
+		if (!fuzz_take_u8(in, &n) || !fuzz_take(in, buf, n))
 			return false;
 		input(r, buf, n);
 		return true;
@@ -305,7 +276,7 @@ static bool step(struct run *r, struct reader *in)
 	case HOP_COMMAND:
 		return op_command(r, in);
 	case HOP_SYNC:
-		if (!take_u16(in, &ms))
+		if (!fuzz_take_u16(in, &ms))
 			return false;
 		start_sync(r, ms);
 		return true;
@@ -314,7 +285,7 @@ static bool step(struct run *r, struct reader *in)
 		bool busy = r->inflight;
 		int rc;
 
-		if (!take(in, buf, OMV_CAPS_SIZE) || !take_u16(in, &ms))
+		if (!fuzz_take(in, buf, OMV_CAPS_SIZE) || !fuzz_take_u16(in, &ms))
 			return false;
 		omv_caps_decode(&caps, buf, OMV_CAPS_SIZE);
 		rc = omv_host_set_caps(&r->h, &caps, r->now, ms);
@@ -333,13 +304,13 @@ static bool step(struct run *r, struct reader *in)
 		return true;
 	}
 	case HOP_NOREPLY:
-		if (!take_u8(in, &opcode) || !take_u8(in, &chan))
+		if (!fuzz_take_u8(in, &opcode) || !fuzz_take_u8(in, &chan))
 			return false;
 		if ((omv_host_send_noreply(&r->h, opcode, chan) == 0) == r->inflight)
 			fuzz_fail("omv_host_send_noreply disagrees about the command in flight");
 		return true;
 	case HOP_TIME:
-		if (!take_u16(in, &ms))
+		if (!fuzz_take_u16(in, &ms))
 			return false;
 		r->now += ms;
 		tick(r);
@@ -382,11 +353,11 @@ static void run_out(struct run *r)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct run r;
-	struct reader in = { data, size };
+	struct fuzz_reader in = { data, size };
 	uint8_t limit;
 
 	msg_check_all(data, size);
-	if (!take_u8(&in, &limit))
+	if (!fuzz_take_u8(&in, &limit))
 		return 0;
 	memset(&r, 0, sizeof r);
 	r.now = 1000;

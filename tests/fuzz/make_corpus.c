@@ -1,14 +1,17 @@
 /*
  * make-corpus DIR: writes the seed corpora of the harnesses and the
  * JSON-RPC dictionary under DIR (corpus/rpc, corpus/host, corpus/frame,
- * rpc.dict). The committed files under tests/fuzz come from
+ * corpus/cam, rpc.dict). The committed files under tests/fuzz come from
  *   build-fuzz/tests/fuzz/make-corpus tests/fuzz
- * Run it again when methods or the host script format change.
+ * Run it again when methods or the script formats change.
  *
  * Seeds: one request of each method of docs/rpc.md and the scenarios the
  * integration tests play (locks, scripts, streaming, batches, errors); the
  * handshake and the exchanges of tests/unit/test_host.c as host scripts;
- * stream frames of each pixel format, JPEGs made with turbojpeg.
+ * stream frames of each pixel format, JPEGs made with turbojpeg; answers
+ * of a hostile cam: bad statuses, payloads of the wrong size, channel
+ * names that are not UTF-8, stdout that is not UTF-8, stray events, odd
+ * frames, silence.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +20,7 @@
 #include <sys/stat.h>
 #include <turbojpeg.h>
 
+#include "cam_script.h"
 #include "host_script.h"
 #include "protocol/msg.h"
 #include "protocol/packet.h"
@@ -158,7 +162,8 @@ static void rpc_seeds(void)
 	rpc("ioctl",
 	    REQ(1, "channel_ioctl", "{\"channel_id\":1,\"cmd\":3}")
 	    REQ(2, "channel_ioctl", "{\"channel_id\":3,\"cmd\":2,\"fmt\":\"II\",\"args\":[64,48]}")
-	    REQ(3, "channel_ioctl", "{\"channel_id\":4,\"cmd\":1,\"fmt\":\"<bH?q\",\"args\":[-1,2,true,3]}"));
+	    REQ(3, "channel_ioctl",
+		"{\"channel_id\":4,\"cmd\":1,\"fmt\":\"<bH?q\",\"args\":[-1,2,true,3]}"));
 	rpc("send_command",
 	    REQ(1, "send_command", "{\"opcode\":33}")
 	    REQ(2, "send_command", "{\"opcode\":38,\"channel\":5,\"data\":\"AAAAAAQAAAA=\"}")
@@ -510,6 +515,116 @@ static void frame_seeds(void)
 	jpeg("jpeg_gray", 8, 8, TJSAMP_GRAY, TJPF_RGB);
 }
 
+/* ---- hostile cam answers ---- */
+
+static void cam(const char *name, const struct script *s)
+{
+	put("corpus/cam", name, s->b, s->len);
+}
+
+static void a_reply(struct script *s, uint8_t status, const void *p, uint16_t len)
+{
+	s_u8(s, ANS_REPLY);
+	s_u8(s, status);
+	s_u16(s, len);
+	s_bytes(s, p, len);
+}
+
+static void a_event(struct script *s, uint8_t chan, uint16_t code)
+{
+	s_u8(s, ANS_EVENT);
+	s_u8(s, chan);
+	s_u16(s, code);
+}
+
+static void cam_seeds(void)
+{
+	static const struct omv_channel_info odd[] = {
+		{ 1, OMV_CH_WRITE | OMV_CH_EXEC, "stdin" }, { 2, OMV_CH_READ, "stdout" },
+		{ 3, OMV_CH_READ | OMV_CH_LOCK | OMV_CH_STREAM, "stream" },
+		{ 5, 0xFF, "b\xffu\xc3" }, { 9, OMV_CH_READ | OMV_CH_DYNAMIC, "\xe2\x82" },
+		{ 5, OMV_CH_READ, "twice" }, { 31, 0, "" },
+	};
+	static const uint8_t sizes[] = { 0, 1, 3, 5, 7, 15, 17, 75 };
+	struct omv_frame_hdr hdr = { 8192, 8192, OMV_PIXFMT_JPEG, 4, OMV_FRAME_HDR_SIZE, 0 };
+	uint8_t buf[1024];
+	struct script s;
+	size_t n;
+
+	/* A channel list with names that are not UTF-8, a duplicate id and
+	 * an empty name, given to whichever commands come first. */
+	memset(&s, 0, sizeof s);
+	n = omv_channel_list_encode(odd, sizeof odd / sizeof odd[0], buf, sizeof buf);
+	for (int i = 0; i < 4; i++) {
+		s_u8(&s, ANS_USUAL);
+		a_reply(&s, OMV_ST_SUCCESS, buf, (uint16_t)n);
+	}
+	cam("channel_names", &s);
+
+	/* Every status, known or not. */
+	memset(&s, 0, sizeof s);
+	for (uint8_t st = 1; st <= 10; st++)
+		a_reply(&s, st == 10 ? 200 : st, NULL, 0);
+	cam("statuses", &s);
+
+	/* Successful answers of the wrong size. */
+	memset(&s, 0, sizeof s);
+	memset(buf, 0xA5, sizeof buf);
+	for (size_t i = 0; i < sizeof sizes; i++)
+		a_reply(&s, OMV_ST_SUCCESS, buf, sizes[i]);
+	cam("sizes", &s);
+
+	/* stdout that is not UTF-8, or splits a character. */
+	memset(&s, 0, sizeof s);
+	s_u8(&s, ANS_PRINT);
+	s_u8(&s, 9);
+	s_bytes(&s, "a\xff\xfe\xc3(\xe2\x82\n\xe2", 9);
+	s_u8(&s, ANS_PRINT);
+	s_u8(&s, 3);
+	s_bytes(&s, "\x82\xac\x00", 3);
+	cam("stdout_bytes", &s);
+
+	/* Events nobody asked for: channels registered and gone, reboots,
+	 * scripts starting and stopping, channels that do not exist. */
+	memset(&s, 0, sizeof s);
+	a_event(&s, 0, OMV_EV_CHANNEL_REGISTERED);
+	a_event(&s, 0, OMV_EV_SOFT_REBOOT);
+	a_event(&s, 1, OMV_EV_STDIN_STARTED);
+	a_event(&s, 1, OMV_EV_STDIN_STOPPED);
+	a_event(&s, 0, OMV_EV_CHANNEL_UNREGISTERED);
+	a_event(&s, 200, OMV_EV_NOTIFY);
+	a_event(&s, 3, 7);
+	cam("events", &s);
+
+	/* Frames: a JPEG header over a few bytes, a header past the end, a
+	 * small gray frame. */
+	memset(&s, 0, sizeof s);
+	omv_frame_hdr_encode(&hdr, buf);
+	memcpy(buf + OMV_FRAME_HDR_SIZE, "\xff\xd8\xff\xd9", 4);
+	s_u8(&s, ANS_FRAME);
+	s_u16(&s, OMV_FRAME_HDR_SIZE + 4);
+	s_bytes(&s, buf, OMV_FRAME_HDR_SIZE + 4);
+	hdr = (struct omv_frame_hdr){ 4, 4, OMV_PIXFMT_GRAYSCALE, 1, 4000, 0 };
+	omv_frame_hdr_encode(&hdr, buf);
+	s_u8(&s, ANS_FRAME);
+	s_u16(&s, OMV_FRAME_HDR_SIZE + 16);
+	s_bytes(&s, buf, OMV_FRAME_HDR_SIZE + 16);
+	hdr.offset = OMV_FRAME_HDR_SIZE;
+	omv_frame_hdr_encode(&hdr, buf);
+	s_u8(&s, ANS_FRAME);
+	s_u16(&s, OMV_FRAME_HDR_SIZE + 16);
+	s_bytes(&s, buf, OMV_FRAME_HDR_SIZE + 16);
+	cam("frames", &s);
+
+	/* Silence, twice: a timeout, a resync and a retry each. */
+	memset(&s, 0, sizeof s);
+	s_u8(&s, ANS_SILENT);
+	s_u8(&s, ANS_USUAL);
+	s_u8(&s, ANS_USUAL);
+	s_u8(&s, ANS_SILENT);
+	cam("silence", &s);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -521,9 +636,11 @@ int main(int argc, char **argv)
 	make_dir("corpus/rpc");
 	make_dir("corpus/host");
 	make_dir("corpus/frame");
+	make_dir("corpus/cam");
 	rpc_seeds();
 	rpc_dict();
 	host_seeds();
 	frame_seeds();
+	cam_seeds();
 	return 0;
 }
