@@ -473,7 +473,8 @@ static bool dispatch_lines(omv_client *c, const struct pending *until)
 		c->in_scanned = 0;
 		if (len == 0 || (len == 1 && line[0] == '\r'))
 			continue;
-		msg = json_loadb(line, len, 0, &jerr);
+		/* Text from the cam may hold NUL bytes (\u0000): valid JSON. */
+		msg = json_loadb(line, len, JSON_ALLOW_NUL, &jerr);
 		if (!msg) {
 			connection_lost(c, OMV_EPROTO, "omvd sent invalid JSON");
 			return false;

@@ -57,14 +57,15 @@ static void scan_traceback(struct follow *f, const char *text)
 
 static void print_stdout(const struct ctl *ctl, json_t *params)
 {
-	const char *text = json_string_value(json_object_get(params, "text"));
+	json_t *text = json_object_get(params, "text");
 
-	if (!text)
+	if (!json_is_string(text))
 		return;
 	if (ctl->json) {
 		ctl_print_json(json_incref(params));
 	} else {
-		fputs(text, stdout);
+		/* Every byte the cam printed, NUL bytes included. */
+		fwrite(json_string_value(text), 1, json_string_length(text), stdout);
 		fflush(stdout);
 	}
 }

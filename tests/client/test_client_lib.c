@@ -508,6 +508,43 @@ static void test_garbage(void)
 	fake_done(&f);
 }
 
+/* ---- text holding NUL bytes (a cam may print any byte) ------------------- */
+
+static void script_nul(struct fake *f)
+{
+	long long id = fake_expect(f, "read_stdout", NULL);
+
+	fake_sendf(f, "{\"jsonrpc\":\"2.0\",\"method\":\"stdout\",\"params\":{\"text\":\"a\\u0000b\\n\"}}");
+	fake_sendf(f, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"ab\\n\"}", id);
+}
+
+static void on_nul_note(omv_client *c, const char *method, json_t *params, void *arg)
+{
+	json_t *text = json_object_get(params, "text");
+
+	TCHECK(json_string_length(text) == 4 && memcmp(json_string_value(text), "a\0b\n", 4) == 0);
+	*(int *)arg += 1;
+}
+
+static void test_nul(void)
+{
+	struct fake f;
+	omv_client *c;
+	char *text = NULL;
+	int notes = 0;
+
+	fake_init(&f);
+	fake_run(&f, script_nul, NULL);
+	c = connect_to(&f);
+	omv_client_on_notify(c, on_nul_note, &notes);
+	TCHECK(omv_client_read_stdout(c, &text) == 0);
+	TCHECK(notes == 1 && text != NULL && strcmp(text, "ab\n") == 0);
+	TCHECK(omv_client_fd(c) >= 0);	/* valid JSON: the connection stays */
+	free(text);
+	omv_client_free(c);
+	fake_done(&f);
+}
+
 /* ---- typed calls: request params and result decoding ------------------------ */
 
 static void script_typed(struct fake *f)
@@ -660,6 +697,7 @@ static const struct {
 	{ "timeout", test_timeout },
 	{ "async", test_async },
 	{ "garbage", test_garbage },
+	{ "nul", test_nul },
 	{ "nested", test_nested },
 	{ "flood", test_flood },
 	{ "typed", test_typed },
