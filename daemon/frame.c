@@ -160,8 +160,8 @@ static void make_image(struct frame *f, enum frame_encoding enc, struct frame_co
 			img->data = pix;
 			img->len = pix_len;
 		} else if (f->hdr.pixformat == OMV_PIXFMT_GRAYSCALE) {
-			img->owned = frame_codec_jpeg(codec, pix, f->hdr.width, f->hdr.height, true,
-						      &img->len);
+			img->owned = frame_codec_jpeg(codec, pix, pix_len, f->hdr.width,
+						      f->hdr.height, true, &img->len);
 			img->data = img->owned;
 		} else if (!(f->hdr.pixformat & OMV_PIXFMT_COMPRESSED)) {
 			/* The same RGB888 an rgb888 client gets: made once. */
@@ -171,8 +171,9 @@ static void make_image(struct frame *f, enum frame_encoding enc, struct frame_co
 				publish(f, MADE_IMAGE(FRAME_ENC_RGB888));
 			}
 			if (rgb->data != NULL)
-				img->owned = frame_codec_jpeg(codec, rgb->data, f->hdr.width,
-							      f->hdr.height, false, &img->len);
+				img->owned = frame_codec_jpeg(codec, rgb->data, rgb->len,
+							      f->hdr.width, f->hdr.height, false,
+							      &img->len);
 			img->data = img->owned;
 		}
 		break;

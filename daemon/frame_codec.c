@@ -116,14 +116,17 @@ int frame_codec_rgb888(struct frame_codec *k, const struct omv_frame_hdr *hdr,
 	return 0;
 }
 
-uint8_t *frame_codec_jpeg(struct frame_codec *k, const uint8_t *pix, unsigned w, unsigned h,
-			  bool gray, size_t *out_len)
+uint8_t *frame_codec_jpeg(struct frame_codec *k, const uint8_t *pix, size_t pix_len,
+			  unsigned w, unsigned h, bool gray, size_t *out_len)
 {
 	int samp = gray ? TJSAMP_GRAY : TJSAMP_420;
+	size_t pixels = (size_t)w * h;
 	unsigned long cap, len;
 	uint8_t *jpeg, *shrunk;
 
-	if (w == 0 || h == 0 || (size_t)w * h > k->max_pixels)
+	/* The stream header's bytes per pixel is the cam's claim: the
+	 * encoder reads what the format says, so that much must be there. */
+	if (w == 0 || h == 0 || pixels > k->max_pixels || pix_len < pixels * (gray ? 1 : 3))
 		return NULL;
 	cap = tjBufSize((int)w, (int)h, samp);
 	if (cap == (unsigned long)-1 || (jpeg = malloc(cap)) == NULL)

@@ -37,8 +37,9 @@ size_t frame_codec_rgb888_size(struct frame_codec *k, const struct omv_frame_hdr
 int frame_codec_rgb888(struct frame_codec *k, const struct omv_frame_hdr *hdr,
 		       const uint8_t *pix, size_t pix_len, uint8_t *out);
 /* JPEG (quality FRAME_CODEC_JPEG_QUALITY, malloc'd) of w*h pixels, RGB888
- * or 8-bit gray when gray is set; NULL on failure. */
-uint8_t *frame_codec_jpeg(struct frame_codec *k, const uint8_t *pix, unsigned w, unsigned h,
-			  bool gray, size_t *out_len);
+ * or 8-bit gray when gray is set, from pix_len bytes; NULL on failure,
+ * and when pix_len does not hold every pixel. */
+uint8_t *frame_codec_jpeg(struct frame_codec *k, const uint8_t *pix, size_t pix_len,
+			  unsigned w, unsigned h, bool gray, size_t *out_len);
 
 #endif

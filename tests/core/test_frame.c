@@ -486,6 +486,13 @@ static void test_bad_headers(void)
 	CHECK(image(f, FRAME_ENC_RGB888)->data == NULL);
 	CHECK(image(f, FRAME_ENC_JPEG)->data == NULL);
 	frame_unref(f);
+	/* nor GRAYSCALE that claims 0 bytes per pixel and sends none */
+	d = make(8, 8, OMV_PIXFMT_GRAYSCALE, 0, px, 0, &len);
+	f = frame_new(d, len, 1, 0, 0);
+	CHECK(f != NULL);
+	CHECK(image(f, FRAME_ENC_RGB888)->data == NULL);
+	CHECK(image(f, FRAME_ENC_JPEG)->data == NULL);
+	frame_unref(f);
 	CHECK(frame_new(NULL, 0, 1, 0, 0) == NULL);
 }
 

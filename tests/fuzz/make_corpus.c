@@ -508,6 +508,8 @@ static void frame_seeds(void)
 	frame("gray_short_header", 5, 3, OMV_PIXFMT_GRAYSCALE, 1, OMV_FRAME_HDR_MIN, px, 15);
 	frame("rgb565", 6, 3, OMV_PIXFMT_RGB565, 2, OMV_FRAME_HDR_SIZE, px, 36);
 	frame("rgb565_odd_offset", 3, 3, OMV_PIXFMT_RGB565, 2, 37, px, 20);
+	/* 0 bytes per pixel, and none: a header msg.h accepts, no pixels */
+	frame("gray_no_pixels", 59, 16131, OMV_PIXFMT_GRAYSCALE, 0, OMV_FRAME_HDR_MIN, px, 0);
 	frame("compressed_other", 16, 16, OMV_PIXFMT_COMPRESSED | 0x0C060000u, 64,
 	      OMV_FRAME_HDR_SIZE, px, 64);
 	jpeg("jpeg_444", 16, 8, TJSAMP_444, TJPF_RGB);
