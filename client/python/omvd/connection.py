@@ -102,7 +102,8 @@ class SshTransport:
             while view:
                 view = view[self._proc.stdin.write(view):]
         except OSError as e:
-            raise NotConnectedException(f"ssh connection to omvd lost: {e.strerror or e}") from e
+            # ssh gone (EPIPE): its exit status says why, as on reading
+            raise self._ended() from e
 
     def recv(self, deadline):
         fd = self._proc.stdout.fileno()
@@ -111,12 +112,15 @@ class SshTransport:
             raise TimeoutException("no answer from omvd in time")
         data = os.read(fd, _RECV_SIZE)
         if not data:
-            try:
-                status = self._proc.wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                status = "still running"
-            raise NotConnectedException(f"the ssh link to omvd ended (ssh exit status {status})")
+            raise self._ended()
         return data, []
+
+    def _ended(self):
+        try:
+            status = self._proc.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            status = "still running"
+        return NotConnectedException(f"the ssh link to omvd ended (ssh exit status {status})")
 
     def close(self):
         self._proc.stdin.close()
