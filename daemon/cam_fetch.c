@@ -200,6 +200,23 @@ static double note_frame_time(struct camera *c, uint64_t now_us)
 	return c->fps;
 }
 
+uint64_t cam_fetch_poll_ms(const struct camera *c)
+{
+	unsigned n = c->frame_us_count < CAM_FPS_FRAMES ? c->frame_us_count : CAM_FPS_FRAMES;
+	uint64_t gap = UINT64_MAX, ms;
+
+	for (unsigned i = c->frame_us_count - n + 1; i < c->frame_us_count; i++) {
+		uint64_t d = c->frame_us[i % CAM_FPS_FRAMES] - c->frame_us[(i - 1) % CAM_FPS_FRAMES];
+		if (d < gap)
+			gap = d;
+	}
+	if (gap == UINT64_MAX)
+		return CAM_FRAME_POLL_MS;
+	ms = gap * 5 / 4 / 1000;
+	return ms < CAM_FRAME_POLL_MIN_MS ? CAM_FRAME_POLL_MIN_MS :
+	       ms > CAM_FRAME_POLL_MS ? CAM_FRAME_POLL_MS : ms;
+}
+
 static void deliver_frame(struct camera *c, uint8_t *data, size_t len)
 {
 	/* The last byte came in the read that completed this answer. */

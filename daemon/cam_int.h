@@ -41,11 +41,15 @@ enum {
 #define PROG_REINIT (PROG_CHANNELS | PROG_STREAM)
 
 #define CAM_OWNER_QUEUE_MAX 256
-/* While frames are wanted, try a fetch when none was tried for this long:
+/* While frames are wanted, try a fetch when none was tried for a while:
  * a lost NOTIFY (or a fetch cut short by a resync) would otherwise leave
  * a frame waiting on the cam, which writes no new one (and sends no new
- * NOTIFY) until that one is taken. */
+ * NOTIFY) until that one is taken. The while is a little more than the
+ * cam's frame period (the shortest gap between recent frames: losses only
+ * make gaps longer), between these bounds; an early try costs one LOCK
+ * answered BUSY, a late one a frame. */
 #define CAM_FRAME_POLL_MS 200
+#define CAM_FRAME_POLL_MIN_MS 10
 /* Without the events capability the cam is polled this often: fast
  * enough for every frame while frames are wanted, and about as often as a
  * cam repeats its stdout NOTIFY otherwise. */
@@ -324,6 +328,8 @@ extern const struct cam_req_ops cam_op_drain, cam_op_fetch, cam_op_stream_apply;
 void cam_drain_issue(struct camera *c, struct cam_req *r);
 void cam_drain_result(struct camera *c, struct cam_req *r, const struct cam_reply *rep);
 void cam_fetch_maybe_start(struct camera *c);
+/* How long after a fetch to try another when no NOTIFY came (ms). */
+uint64_t cam_fetch_poll_ms(const struct camera *c);
 /* Events off: ask the cam which channels have data (CHANNEL_POLL). */
 void cam_poll_start(struct camera *c);
 /* Next ioctl that brings the cam's streaming in line; false when none. */

@@ -531,7 +531,7 @@ static void arm_poll(struct camera *c)
 		due = c->last_poll_ms + (cam_wants_frames(c) ? CAM_POLL_STREAM_MS : CAM_POLL_IDLE_MS);
 	} else {
 		idle = !c->fetching && !c->frame_pending && cam_wants_frames(c);
-		due = c->last_fetch_ms + CAM_FRAME_POLL_MS;
+		due = c->last_fetch_ms + cam_fetch_poll_ms(c);
 	}
 	if (!c->established || !idle) {
 		evtimer_del(c->poll_ev);

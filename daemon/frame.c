@@ -7,7 +7,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "frame_codec.h"
@@ -72,8 +71,6 @@ void frame_unref(struct frame *f)
 		return;
 	for (int e = 0; e < FRAME_ENC_COUNT; e++) {
 		free(f->img[e].owned);
-		if (f->img[e].mapped > 0)
-			munmap((void *)f->img[e].data, f->img[e].mapped);
 		if (f->img[e].shm_fd >= 0)
 			close(f->img[e].shm_fd);
 	}
@@ -99,32 +96,16 @@ static const uint8_t *native(const struct frame *f, size_t *len)
 	return f->data + f->hdr.offset;
 }
 
-/* The RGB888 image, into a sealed memfd when shm is set (no copy: the
- * pages clients map are the ones decoded into). Called with make_lock. */
-static void make_rgb888(struct frame *f, struct frame_codec *codec, bool shm)
+/* The RGB888 image, in plain memory. Called with make_lock. */
+static void make_rgb888(struct frame *f, struct frame_codec *codec)
 {
 	struct frame_image *img = &f->img[FRAME_ENC_RGB888];
 	size_t pix_len, len;
 	const uint8_t *pix = native(f, &pix_len);
-	void *map;
-	int fd;
 
 	len = frame_codec_rgb888_size(codec, &f->hdr, pix, pix_len);
 	if (len == 0)
 		return;
-	if (shm && (fd = frame_shm_open(len, &map)) >= 0) {
-		if (frame_codec_rgb888(codec, &f->hdr, pix, pix_len, map) < 0) {
-			frame_shm_discard(fd, len, map);
-			return;
-		}
-		if (frame_shm_seal(fd, len, &map) == 0) {
-			img->data = map;
-			img->len = img->mapped = len;
-			img->shm_fd = fd;
-			return;
-		}
-		/* sealing failed: make it again in plain memory */
-	}
 	img->owned = malloc(len);
 	if (img->owned == NULL)
 		return;
@@ -138,8 +119,7 @@ static void make_rgb888(struct frame *f, struct frame_codec *codec, bool shm)
 }
 
 /* Called with make_lock held. */
-static void make_image(struct frame *f, enum frame_encoding enc, struct frame_codec *codec,
-		       bool shm)
+static void make_image(struct frame *f, enum frame_encoding enc, struct frame_codec *codec)
 {
 	struct frame_image *img = &f->img[enc];
 	const struct frame_image *rgb;
@@ -153,7 +133,7 @@ static void make_image(struct frame *f, enum frame_encoding enc, struct frame_co
 		img->len = pix_len;
 		break;
 	case FRAME_ENC_RGB888:
-		make_rgb888(f, codec, shm);
+		make_rgb888(f, codec);
 		break;
 	case FRAME_ENC_JPEG:
 		if (frame_is_jpeg(f)) {
@@ -167,7 +147,7 @@ static void make_image(struct frame *f, enum frame_encoding enc, struct frame_co
 			/* The same RGB888 an rgb888 client gets: made once. */
 			rgb = &f->img[FRAME_ENC_RGB888];
 			if (!made(f, MADE_IMAGE(FRAME_ENC_RGB888))) {
-				make_rgb888(f, codec, false);
+				make_rgb888(f, codec);
 				publish(f, MADE_IMAGE(FRAME_ENC_RGB888));
 			}
 			if (rgb->data != NULL)
@@ -184,21 +164,6 @@ static void make_image(struct frame *f, enum frame_encoding enc, struct frame_co
 		img->len = 0;
 }
 
-/* A sealed memfd copy of an image made in plain memory. */
-static int copy_to_shm(const struct frame_image *img)
-{
-	void *map;
-	int fd = frame_shm_open(img->len, &map);
-
-	if (fd < 0)
-		return -1;
-	memcpy(map, img->data, img->len);
-	if (frame_shm_seal(fd, img->len, &map) < 0)
-		return -1;
-	munmap(map, img->len);	/* the daemon reads its own copy */
-	return fd;
-}
-
 const struct frame_image *frame_image(struct frame *f, enum frame_encoding enc,
 				      struct frame_codec *codec)
 {
@@ -208,7 +173,7 @@ const struct frame_image *frame_image(struct frame *f, enum frame_encoding enc,
 		return &f->img[enc];
 	pthread_mutex_lock(&f->make_lock);
 	if (!made(f, MADE_IMAGE(enc))) {
-		make_image(f, enc, codec, false);
+		make_image(f, enc, codec);
 		publish(f, MADE_IMAGE(enc));
 	}
 	pthread_mutex_unlock(&f->make_lock);
@@ -233,12 +198,12 @@ int frame_shm(struct frame *f, enum frame_encoding enc, struct frame_codec *code
 		return img->shm_fd;
 	pthread_mutex_lock(&f->make_lock);
 	if (!made(f, MADE_IMAGE(enc))) {
-		make_image(f, enc, codec, true);
+		make_image(f, enc, codec);
 		publish(f, MADE_IMAGE(enc));
 	}
 	if (!made(f, MADE_SHM(enc))) {
-		if (img->shm_fd < 0 && img->data != NULL)
-			img->shm_fd = copy_to_shm(img);
+		if (img->data != NULL)
+			img->shm_fd = frame_shm_new(img->data, img->len);
 		publish(f, MADE_SHM(enc));
 	}
 	pthread_mutex_unlock(&f->make_lock);

@@ -39,8 +39,7 @@ struct frame_image {
 	const uint8_t *data;	/* NULL: not possible in this encoding */
 	size_t len;
 	uint8_t *owned;		/* malloc'd data, when it is not the frame's */
-	size_t mapped;		/* > 0: data is a read-only mapping of shm_fd */
-	int shm_fd;		/* sealed memfd holding the same bytes, or -1 */
+	int shm_fd;		/* sealed memfd holding a copy of them, or -1 */
 };
 
 struct frame {
@@ -83,9 +82,9 @@ const struct frame_image *frame_image(struct frame *f, enum frame_encoding enc,
 				      struct frame_codec *codec);
 /* The image when it was already made, else NULL. Never blocks. */
 const struct frame_image *frame_image_ready(struct frame *f, enum frame_encoding enc);
-/* The image's sealed memfd, made now if needed (an RGB888 image not made
- * yet is then made straight into it); -1 when there is no image or the
- * memfd cannot be made. Workers and tests only. */
+/* The image's sealed memfd, made now if needed (with the image, if that
+ * was not made yet); -1 when there is no image or the memfd cannot be
+ * made. Workers and tests only. */
 int frame_shm(struct frame *f, enum frame_encoding enc, struct frame_codec *codec);
 
 #endif

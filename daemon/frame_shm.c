@@ -8,8 +8,10 @@
 
 #define FRAME_SHM_SEALS (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
 
-int frame_shm_open(size_t len, void **map)
+int frame_shm_new(const void *data, size_t len)
 {
+	const char *p = data;
+	size_t done = 0;
 	int fd, e;
 
 	if (len == 0) {
@@ -19,38 +21,24 @@ int frame_shm_open(size_t len, void **map)
 	fd = memfd_create("omvd-frame", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -1;
-	/* Populated at once: one call instead of a page fault per page. */
-	if (ftruncate(fd, (off_t)len) < 0 ||
-	    (*map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
-			 0)) == MAP_FAILED) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return -1;
+	while (done < len) {
+		ssize_t n = write(fd, p + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ENOSPC;
+			goto fail;
+		}
+		done += (size_t)n;
 	}
+	if (fcntl(fd, F_ADD_SEALS, FRAME_SHM_SEALS) < 0)
+		goto fail;
 	return fd;
-}
-
-int frame_shm_seal(int fd, size_t len, void **map)
-{
-	int e;
-
-	/* F_SEAL_WRITE is refused while a writable shared mapping exists. */
-	munmap(*map, len);
-	*map = NULL;
-	if (fcntl(fd, F_ADD_SEALS, FRAME_SHM_SEALS) < 0 ||
-	    (*map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0)) == MAP_FAILED) {
-		e = errno;
-		*map = NULL;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return 0;
-}
-
-void frame_shm_discard(int fd, size_t len, void *map)
-{
-	munmap(map, len);
+fail:
+	e = errno;
 	close(fd);
+	errno = e;
+	return -1;
 }

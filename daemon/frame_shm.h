@@ -4,22 +4,18 @@
  * client can map it read-only and none can change what the others see,
  * while the daemon has long moved on to other frames.
  *
- * An image can be made straight into the memfd (frame_shm_open, write
- * through *map, frame_shm_seal): no copy, and the daemon reads the same
- * pages through a read-only mapping afterwards.
+ * The bytes are written into the memfd, not made through a mapping of
+ * it: a fresh mapping per frame costs a page fault per page (and its
+ * unmapping a TLB flush on every CPU the daemon's threads run on), far
+ * more than the copy the kernel makes on write.
  */
 #ifndef OMVD_FRAME_SHM_H
 #define OMVD_FRAME_SHM_H
 
 #include <stddef.h>
 
-/* A memfd (close-on-exec) of len bytes (not 0), mapped writable at *map;
+/* A sealed memfd (close-on-exec) holding a copy of len bytes (not 0);
  * -1 (errno set) on failure. */
-int frame_shm_open(size_t len, void **map);
-/* Unmaps the writable mapping at *map, seals the memfd and maps it again
- * read-only (*map). 0, or -1 with fd closed and nothing mapped. */
-int frame_shm_seal(int fd, size_t len, void **map);
-/* Discards an open memfd and its writable mapping (the image failed). */
-void frame_shm_discard(int fd, size_t len, void *map);
+int frame_shm_new(const void *data, size_t len);
 
 #endif

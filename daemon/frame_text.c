@@ -44,8 +44,6 @@ struct shared_line *frame_text_object(struct frame *f, enum frame_encoding enc, 
 	n = metadata(head, sizeof head, f);
 	if (n < 0 || (size_t)n >= sizeof head - 64)
 		return NULL;
-	/* For shared memory the memfd first: an image not made yet is then
-	 * made straight into it. */
 	if (enc != FRAME_ENC_NONE) {
 		if (shm)
 			frame_shm(f, enc, codec);

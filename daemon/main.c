@@ -299,10 +299,12 @@ int main(int argc, char **argv)
 	log_init("omvd", log_level);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit(so.max_clients);
-	/* Large buffers (long lines, big replies, frames) in their own
-	 * mappings, given back to the OS when freed: glibc's default raises
-	 * this threshold after such frees and then keeps them in the heap. */
-	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	/* Large buffers (frames, their images and lines, long requests) come
+	 * from the heap and are used again, frame after frame: a mapping of
+	 * their own would be new pages, faulted in again for every frame
+	 * (most of the CPU a decoded VGA frame costs). What the heap keeps
+	 * free is bounded by the trim threshold below and the server's trims. */
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
 	/* Freed memory at the top of the heap is kept up to this much (not
 	 * given back and faulted in again for every large reply); the server
 	 * trims the heap itself after large releases. */

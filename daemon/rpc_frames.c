@@ -172,12 +172,9 @@ static void job_run(struct work *w, void *thread_ctx)
 	struct job *j = (struct job *)w;
 	struct frame_codec *codec = thread_ctx;
 
-	/* Shared-memory keys first: their images are made in the memfds,
-	 * which the base64 of the same encoding then reads. */
-	for (unsigned via = VIA_COUNT; via-- > 0;)
-		for (unsigned k = via; k < NKEYS; k += VIA_COUNT)
-			if (j->keys & BIT(k))
-				j->built[k] = frame_text_object(j->f, key_enc(k), key_shm(k), codec);
+	for (unsigned k = 0; k < NKEYS; k++)
+		if (j->keys & BIT(k))
+			j->built[k] = frame_text_object(j->f, key_enc(k), key_shm(k), codec);
 	if (j->src != NULL)
 		j->reply = frame_text_reply(j->src, j->id, &j->reply_len);
 }

@@ -102,6 +102,7 @@ struct shm_figs {
 	struct fig cpu_ms_per_frame[N_VIA];	/* omvd, with 8 subscribers */
 	struct fig bytes_per_frame[N_VIA];	/* written to each of the 8 */
 	struct fig cam_reads[N_VIA];	/* frames omvd read per second, 8 clients */
+	struct fig decode_ms;		/* turbojpeg, one frame to RGB888, this process */
 };
 
 /* Small-call round trips, per profile (QVGA JPEG streaming). */

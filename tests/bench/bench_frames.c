@@ -7,6 +7,11 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <turbojpeg.h>
+
+#include "frames.h"
 
 #include "bench.h"
 #include "bench_omvd.h"
@@ -77,6 +82,47 @@ void bench_frame_work(const struct bench_opts *o, struct omvd *d, struct camsim 
 	}
 }
 
+static double cpu_now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The part of omvd's work both paths share: decoding one of camsim's VGA
+ * JPEG frames to RGB888 (CPU ms, mean over a few frames), in this process. */
+static double decode_ms(const struct frame_kind *k)
+{
+	enum { FRAMES = 30, HDR = 32 };
+	struct frame_gen *g = frames_new();
+	tjhandle dec = tjInitDecompress();
+	uint8_t *rgb = malloc((size_t)k->w * k->h * 3);
+	double cpu = 0;
+	int done = 0;
+
+	for (uint32_t n = 0; g && dec && rgb && n < FRAMES; n++) {
+		size_t len;
+		uint32_t fmt;
+		uint8_t *f = frames_render(g, n, k->w, k->h, false, (float)k->fps, &len, &fmt);
+		double t0 = cpu_now_s();
+
+		if (f && len > HDR &&
+		    tjDecompress2(dec, f + HDR, (unsigned long)(len - HDR), rgb, (int)k->w, 0,
+				  (int)k->h, TJPF_RGB, 0) == 0) {
+			cpu += cpu_now_s() - t0;
+			done++;
+		}
+		free(f);
+	}
+	free(rgb);
+	if (dec)
+		tjDestroy(dec);
+	if (g)
+		frames_free(g);
+	return done > 0 ? cpu / done * 1000.0 : NAN;
+}
+
 void bench_shm(const struct bench_opts *o, struct shm_figs *out)
 {
 	const struct link_profile *pty = &bench_profiles[0];
@@ -84,6 +130,7 @@ void bench_shm(const struct bench_opts *o, struct shm_figs *out)
 	struct omvd d;
 	struct group g1, g8;
 
+	fig_add(&out->decode_ms, decode_ms(&vga_30));
 	if (camsim_start(&cs, o, pty, &vga_30) < 0)
 		return;
 	if (omvd_start(&d, o, &cs) < 0)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "camtest.h"
+#include "daemon/cam_int.h"
 #include "daemon/clock.h"
 #include "daemon/frame.h"
 #include "daemon/frame_codec.h"
@@ -620,6 +621,35 @@ static void test_event_flood(void)
 	teardown(&t);
 }
 
+/* How long omvd waits for a NOTIFY before it tries a fetch itself: a
+ * little over the cam's frame period, the shortest recent gap. */
+static void test_poll_period(void)
+{
+	static struct camera c;	/* only the frame times are read */
+	uint64_t us = 5000000;
+
+	CHECK_EQ(cam_fetch_poll_ms(&c), CAM_FRAME_POLL_MS);	/* no frame yet */
+	c.frame_us[c.frame_us_count++] = us;
+	CHECK_EQ(cam_fetch_poll_ms(&c), CAM_FRAME_POLL_MS);	/* one: no gap */
+	/* 30 frames/s with frames lost on the way (gaps of 2 and 3 periods),
+	 * more frames than the ring holds */
+	for (int i = 1; i < 40; i++) {
+		us += (i % 5 == 0 ? 3 : i % 7 == 0 ? 2 : 1) * 33333;
+		c.frame_us[c.frame_us_count++ % CAM_FPS_FRAMES] = us;
+	}
+	CHECK_EQ(cam_fetch_poll_ms(&c), 41);	/* 1.25 x 33.3 ms */
+	for (int i = 0; i < CAM_FPS_FRAMES; i++) {	/* 200 frames/s */
+		us += 5000;
+		c.frame_us[c.frame_us_count++ % CAM_FPS_FRAMES] = us;
+	}
+	CHECK_EQ(cam_fetch_poll_ms(&c), CAM_FRAME_POLL_MIN_MS);
+	for (int i = 0; i < CAM_FPS_FRAMES; i++) {	/* 2 frames/s */
+		us += 500000;
+		c.frame_us[c.frame_us_count++ % CAM_FPS_FRAMES] = us;
+	}
+	CHECK_EQ(cam_fetch_poll_ms(&c), CAM_FRAME_POLL_MS);
+}
+
 static void test_profile_and_caps(void)
 {
 	struct t t;
@@ -685,6 +715,7 @@ static const struct camtest_case tests[] = {
 	{ "profile_caps", test_profile_and_caps },
 	{ "exec_no_reboot", test_exec_no_reboot },
 	{ "event_flood", test_event_flood },
+	{ "poll_period", test_poll_period },
 };
 
 int main(int argc, char **argv)

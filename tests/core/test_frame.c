@@ -397,17 +397,22 @@ static void test_shm(void)
 	CHECK(frame_shm(f, FRAME_ENC_RGB888, codec) == fd);	/* one per encoding */
 	rgb = frame_image_ready(f, FRAME_ENC_RGB888);
 	CHECK(rgb != NULL && rgb->shm_fd == fd);
-	/* made straight into the memfd: the daemon reads the shared pages */
-	CHECK(rgb->mapped == rgb->len && rgb->owned == NULL);
+	/* the image itself is the frame's, in plain memory: the memfd holds
+	 * a copy of its bytes */
+	CHECK(rgb->owned != NULL && rgb->data == rgb->owned);
 	{
 		struct frame *plain = frame_of(W, H, OMV_PIXFMT_RGB565, 2, raw, sizeof raw);
 		const struct frame_image *p = image(plain, FRAME_ENC_RGB888);
+		uint8_t *back = malloc(p->len);
 
-		CHECK(p->owned != NULL && p->len == rgb->len);
+		CHECK(p->owned != NULL && p->len == rgb->len && p->shm_fd < 0);
 		CHECK(memcmp(p->data, rgb->data, p->len) == 0);
-		/* an image made first in plain memory gets a copy */
+		/* an image made before its memfd gets one later, same bytes */
 		CHECK(frame_shm(plain, FRAME_ENC_RGB888, codec) >= 0);
 		CHECK(p->owned != NULL && p->shm_fd >= 0);
+		CHECK(back != NULL && pread(p->shm_fd, back, p->len, 0) == (ssize_t)p->len);
+		CHECK(memcmp(back, p->data, p->len) == 0);
+		free(back);
 		frame_unref(plain);
 	}
 	CHECK(fstat(fd, &st) == 0);
