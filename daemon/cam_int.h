@@ -81,6 +81,9 @@ struct cam_req_ops {
 	void (*finished)(struct camera *c, struct cam_req *r);
 	/* Survives the handshake instead of failing with NOT_CONNECTED. */
 	bool waits_for_link;
+	/* Once started, finished in the daemon's name when its owner goes
+	 * (exec: a half-done upload would leave the script state unknown). */
+	bool outlives_owner;
 };
 
 struct cam_req {
@@ -215,6 +218,7 @@ struct camera {
 	uint64_t script_ends;	/* ends seen, to match a request to its end */
 	uint64_t run_reboots;	/* reboots when the current run began */
 	bool exec_pending;	/* EXEC sent, its run not begun yet */
+	struct cam_req *exec_active;	/* the exec under way: one at a time */
 	enum run_end end_cause;	/* STOP sent for the run: how its end will be told */
 	uint64_t exec_run;	/* the run that exec's EXEC began */
 	struct frame *latest;

@@ -83,6 +83,26 @@ struct cam_owner *camera_owner_new(struct camera *c)
 	return cam_owner_make(c, false);
 }
 
+/* A started request that must end (ops->outlives_owner) goes on as the
+ * daemon's, at the head of its queue, without a callback. */
+static void adopt_started(struct camera *c, struct cam_owner *o)
+{
+	struct cam_req *r, *tmp;
+
+	for (r = TAILQ_FIRST(&o->reqs); r != NULL; r = tmp) {
+		tmp = TAILQ_NEXT(r, entry);
+		if (!r->ops->outlives_owner || (c->cur != r && c->retry != r && r->step == 0))
+			continue;
+		TAILQ_REMOVE(&o->reqs, r, entry);
+		o->nreqs--;
+		r->owner = c->sys;
+		r->done = NULL;
+		r->arg = NULL;
+		TAILQ_INSERT_HEAD(&c->sys->reqs, r, entry);
+		c->sys->nreqs++;
+	}
+}
+
 void camera_owner_free(struct cam_owner *o)
 {
 	struct camera *c;
@@ -99,6 +119,7 @@ void camera_owner_free(struct cam_owner *o)
 			cam_unlock_for_daemon(c, (uint8_t)i);
 	o->streaming = false;
 	o->want_frames = false;
+	adopt_started(c, o);
 	cam_owner_destroy(o);
 	if (was_streaming) {
 		struct cam_req *r;

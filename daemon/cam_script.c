@@ -164,6 +164,10 @@ enum { EXEC_START, EXEC_WAIT, EXEC_RESET, EXEC_WRITE, EXEC_RUN };
 
 static bool exec_ready(struct camera *c, struct cam_req *r, uint64_t now)
 {
+	/* The cam has one script buffer: two uploads must not interleave.
+	 * The later exec goes after, and replaces the earlier's script. */
+	if (c->exec_active != NULL && c->exec_active != r)
+		return false;
 	if (r->step != EXEC_WAIT)
 		return true;
 	return (!c->shared.script_running && c->prog == 0) || now >= r->deadline;
@@ -192,6 +196,7 @@ static void exec_issue(struct camera *c, struct cam_req *r)
 {
 	uint16_t max = cam_max_payload(c);
 
+	c->exec_active = r;
 	switch (r->step) {
 	case EXEC_START:
 		if (!c->shared.script_running) {
@@ -307,8 +312,15 @@ static void exec_result(struct camera *c, struct cam_req *r, const struct cam_re
 	}
 }
 
+static void exec_finished(struct camera *c, struct cam_req *r)
+{
+	if (c->exec_active == r)
+		c->exec_active = NULL;
+}
+
 static const struct cam_req_ops op_exec = {
 	.name = "exec", .issue = exec_issue, .result = exec_result, .ready = exec_ready,
+	.finished = exec_finished, .outlives_owner = true,
 };
 
 /* ------------------------------------------------------------------ */

@@ -423,6 +423,102 @@ static void test_exec_soft_reboot(void)
 	teardown(&t);
 }
 
+static bool upload_begun(void *arg)
+{
+	return fakecam_count(((struct t *)arg)->fc, OMV_OP_CHANNEL_WRITE, OMV_CHAN_STDIN) >= 1;
+}
+
+static bool fc_runs_400(void *arg)
+{
+	struct fakecam *fc = ((struct t *)arg)->fc;
+
+	return fc->script_running && fc->script_len == 400;
+}
+
+/* A client that leaves in the middle of its exec: the upload is finished
+ * in the daemon's name, so the daemon knows the cam runs a script and the
+ * next exec stops it first (EXEC over a running script would be thrown
+ * away by the cam). */
+static void test_exec_owner_gone(void)
+{
+	struct t t;
+	struct call c[2];
+	struct cam_owner *a, *b;
+	char script1[400], script2[300];
+
+	setup(&t, 128);
+	a = camera_owner_new(t.cam);
+	b = camera_owner_new(t.cam);
+	memset(c, 0, sizeof c);
+	memset(script1, 'a', sizeof script1);
+	memset(script2, 'b', sizeof script2);
+	camera_exec(a, script1, sizeof script1, done_cb, &c[0]);
+	CHECK(tu_run_until(t.base, upload_begun, &t, WAIT_MS));
+	camera_owner_free(a);
+	CHECK(tu_run_until(t.base, fc_runs_400, &t, WAIT_MS));
+	CHECK(memcmp(t.fc->script, script1, sizeof script1) == 0);
+	CHECK(tu_run_until(t.base, script_running, &t, WAIT_MS));
+	CHECK(!c[0].called);
+
+	camera_exec(b, script2, sizeof script2, done_cb, &c[1]);
+	wait_call(&t, &c[1]);
+	CHECK_EQ(c[1].err, CAM_OK);
+	CHECK(fakecam_find(t.fc, 0, OMV_OP_CHANNEL_IOCTL, OMV_CHAN_STDIN, OMV_IOCTL_STDIN_STOP) >= 0);
+	CHECK(t.fc->script_running && t.fc->script_len == sizeof script2);
+	CHECK(memcmp(t.fc->script, script2, sizeof script2) == 0);
+	camera_owner_free(b);
+	teardown(&t);
+}
+
+/* Two clients exec at once: the uploads go one after the other (the cam
+ * has one script buffer), the later script replaces the earlier. */
+static void test_exec_concurrent(void)
+{
+	struct t t;
+	struct call c[2];
+	struct cam_owner *a, *b;
+	char script1[400], script2[300];
+	long reset = -1;
+	uint32_t want = 0;
+
+	setup(&t, 128);
+	a = camera_owner_new(t.cam);
+	b = camera_owner_new(t.cam);
+	memset(c, 0, sizeof c);
+	memset(script1, 'a', sizeof script1);
+	memset(script2, 'b', sizeof script2);
+	camera_exec(a, script1, sizeof script1, done_cb, &c[0]);
+	camera_exec(b, script2, sizeof script2, done_cb, &c[1]);
+	wait_call(&t, &c[0]);
+	wait_call(&t, &c[1]);
+	CHECK_EQ(c[0].err, CAM_OK);
+	CHECK_EQ(c[1].err, CAM_OK);
+	CHECK(t.fc->script_running && t.fc->script_len == sizeof script2);
+	CHECK(memcmp(t.fc->script, script2, sizeof script2) == 0);
+	/* each upload is RESET, its writes in order, EXEC: nothing between */
+	for (size_t i = 0; i < t.fc->nlog; i++) {
+		const struct fakecam_cmd *k = &t.fc->log[i];
+
+		if (k->chan != OMV_CHAN_STDIN)
+			continue;
+		if (k->opcode == OMV_OP_CHANNEL_IOCTL && k->arg0 == OMV_IOCTL_STDIN_RESET) {
+			CHECK(reset < 0);
+			reset = (long)i;
+			want = 0;
+		} else if (k->opcode == OMV_OP_CHANNEL_WRITE) {
+			CHECK(reset >= 0);
+			CHECK_EQ(k->arg0, want);
+			want += 120;
+		} else if (k->opcode == OMV_OP_CHANNEL_IOCTL && k->arg0 == OMV_IOCTL_STDIN_EXEC) {
+			CHECK(reset >= 0);
+			reset = -1;
+		}
+	}
+	CHECK_EQ(fakecam_count(t.fc, OMV_OP_CHANNEL_WRITE, OMV_CHAN_STDIN), 4 + 3);
+	camera_owner_free(a);
+	camera_owner_free(b);
+	teardown(&t);
+}
 
 static void test_streaming_shared(void)
 {
@@ -716,6 +812,8 @@ static const struct camtest_case tests[] = {
 	{ "exec_no_reboot", test_exec_no_reboot },
 	{ "event_flood", test_event_flood },
 	{ "poll_period", test_poll_period },
+	{ "exec_owner_gone", test_exec_owner_gone },
+	{ "exec_concurrent", test_exec_concurrent },
 };
 
 int main(int argc, char **argv)
