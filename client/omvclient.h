@@ -364,7 +364,9 @@ OMV_API int omv_client_read_profile(omv_client *c, json_t **records);
 
 /* NUL-terminated text; NULL when out of memory. */
 OMV_API char *omv_base64_encode(const void *data, size_t len);
-/* NULL on invalid input; the buffer has one extra NUL byte after *len. */
+/* Strict, as omvd decodes: NULL (and *len 0) on anything but canonical
+ * base64 (whitespace, bad padding, non-zero bits before the padding);
+ * the buffer has one extra NUL byte after *len. */
 OMV_API unsigned char *omv_base64_decode(const char *text, size_t *len);
 
 #ifdef __cplusplus

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
+#include "common/base64.h"
 #include "rpc_client.h"
 
 /* The members every frame object has, from its opening brace. */

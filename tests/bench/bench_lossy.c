@@ -18,7 +18,7 @@
 #include "bench.h"
 #include "bench_omvd.h"
 #include "bench_rpc.h"
-#include "daemon/base64.h"
+#include "common/base64.h"
 #include "frames.h"
 
 #define LOSSY_W 320

@@ -22,6 +22,7 @@
 #include <turbojpeg.h>
 #include <unistd.h>
 
+#include "common/base64.h"
 #include "daemon/camera.h"
 #include "daemon/frame.h"
 #include "daemon/frame_codec.h"
@@ -141,40 +142,6 @@ static struct frame *make_frame(const uint8_t *data, size_t size)
 
 /* ---- the notification lines ---- */
 
-static int b64_value(char c)
-{
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const char *p = c != '\0' ? strchr(alphabet, c) : NULL;
-
-	return p != NULL ? (int)(p - alphabet) : -1;
-}
-
-/* Standard base64 with padding, strictly; malloc'd bytes. */
-static uint8_t *b64_decode(const char *s, size_t len, size_t *out_len)
-{
-	size_t pad = len >= 1 && s[len - 1] == '=' ? (len >= 2 && s[len - 2] == '=' ? 2 : 1) : 0;
-	uint8_t *out = malloc(len / 4 * 3 + 1);
-	size_t n = 0;
-
-	if (out == NULL || len % 4 != 0)
-		fuzz_fail("base64 of %zu characters", len);
-	for (size_t i = 0; i < len; i += 4) {
-		int v[4];
-
-		for (int k = 0; k < 4; k++) {
-			v[k] = i + (size_t)k >= len - pad ? 0 : b64_value(s[i + k]);
-			if (v[k] < 0)
-				fuzz_fail("not base64 at %zu", i + (size_t)k);
-		}
-		out[n++] = (uint8_t)(v[0] << 2 | v[1] >> 4);
-		out[n++] = (uint8_t)(v[1] << 4 | v[2] >> 2);
-		out[n++] = (uint8_t)(v[2] << 6 | v[3]);
-	}
-	*out_len = n - pad;
-	return out;
-}
-
 static void check_data(json_t *params, const char *encoding, struct frame *f)
 {
 	json_t *data = json_object_get(params, "data");
@@ -184,7 +151,10 @@ static void check_data(json_t *params, const char *encoding, struct frame *f)
 
 	if (!json_is_string(data))
 		fuzz_fail("encoding '%s' without data", encoding);
-	got = b64_decode(json_string_value(data), json_string_length(data), &len);
+	got = base64_decode(json_string_value(data), json_string_length(data), &len);
+	if (got == NULL)
+		fuzz_fail("'%s' data of %zu characters is not base64", encoding,
+			  json_string_length(data));
 	want = encoded(f, encoding, &want_len);
 	if (want == NULL || len != want_len || memcmp(got, want, len) != 0)
 		fuzz_fail("'%s' data of %zu bytes is not the frame's %zu", encoding, len, want_len);

@@ -1,7 +1,7 @@
 /*
  * Test harness: temporary directory, child processes (camsim, omvd) killed
  * at exit, a blocking newline-delimited JSON-RPC client, deadline-based
- * waiting, and a base64 codec of its own.
+ * waiting, and base64 helpers on the shared codec (common/base64.h).
  */
 #include "harness.h"
 
@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common/base64.h"
 
 #define H_MAX_CHILDREN 64
 #define H_CALL_TIMEOUT_MS 15000
@@ -529,61 +531,16 @@ bool h_wait_until(bool (*cond)(void *arg), void *arg, unsigned timeout_ms)
 
 /* ---- base64 ---- */
 
-static const char h_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 char *h_b64_encode(const void *data, size_t len)
 {
-	const unsigned char *p = data;
-	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+	char *out = base64_encode(data, len);
 
 	if (out == NULL)
 		h_fail(__FILE__, __LINE__, "out of memory");
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-		if (i + 1 < len)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < len)
-			v |= p[i + 2];
-		*o++ = h_b64[v >> 18];
-		*o++ = h_b64[(v >> 12) & 63];
-		*o++ = i + 1 < len ? h_b64[(v >> 6) & 63] : '=';
-		*o++ = i + 2 < len ? h_b64[v & 63] : '=';
-	}
-	*o = '\0';
 	return out;
 }
 
 void *h_b64_decode(const char *s, size_t *len)
 {
-	size_t n = strlen(s), o = 0;
-	unsigned char *out;
-
-	if (n % 4 != 0)
-		return NULL;
-	out = malloc(n / 4 * 3 + 1);
-	if (out == NULL)
-		h_fail(__FILE__, __LINE__, "out of memory");
-	for (size_t i = 0; i < n; i += 4) {
-		unsigned v = 0;
-		int pad = 0;
-		for (int k = 0; k < 4; k++) {
-			const char *q = strchr(h_b64, s[i + k]);
-			v <<= 6;
-			if (s[i + k] == '=')
-				pad++;
-			else if (q != NULL && s[i + k] != '\0')
-				v |= (unsigned)(q - h_b64);
-			else {
-				free(out);
-				return NULL;
-			}
-		}
-		out[o++] = (unsigned char)(v >> 16);
-		if (pad < 2)
-			out[o++] = (unsigned char)(v >> 8);
-		if (pad < 1)
-			out[o++] = (unsigned char)v;
-	}
-	*len = o;
-	return out;
+	return base64_decode(s, strlen(s), len);
 }

@@ -80,7 +80,8 @@ json_t *h_next_any(struct h_conn *c, unsigned timeout_ms);
 /* Poll cond(arg) every few ms until true or timeout; returns its last value. */
 bool h_wait_until(bool (*cond)(void *arg), void *arg, unsigned timeout_ms);
 
-/* base64 for tests, independent of the daemon's codec. */
+/* base64 (common/base64.h): encoding fails the test when out of memory;
+ * decoding is NULL when s is not canonical base64. */
 char *h_b64_encode(const void *data, size_t len);
 void *h_b64_decode(const char *s, size_t *len);
 

@@ -1,11 +1,10 @@
-/* Unit tests of the daemon's JSON-RPC parsing, base64, struct packing and
- * UTF-8 repair (no sockets, no cam). */
+/* Unit tests of the daemon's JSON-RPC parsing, struct packing and UTF-8
+ * repair (no sockets, no cam; base64 is tests/unit/test_base64.c's). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/base64.h"
 #include "daemon/rpc.h"
 #include "daemon/struct_pack.h"
 #include "daemon/utf8.h"
@@ -138,43 +137,6 @@ static void test_responses(void)
 	json_decref(r);
 	json_decref(e);
 	json_decref(id);
-}
-
-static void test_base64(void)
-{
-	static const struct { const char *plain, *enc; } v[] = {
-		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
-		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
-	};
-	uint8_t all[256];
-	size_t len;
-
-	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-		char *e = base64_encode(v[i].plain, strlen(v[i].plain));
-		uint8_t *d = base64_decode(v[i].enc, strlen(v[i].enc), &len);
-		CHECKF(strcmp(e, v[i].enc) == 0, "encode %s -> %s", v[i].plain, e);
-		CHECK(d != NULL && len == strlen(v[i].plain) && memcmp(d, v[i].plain, len) == 0);
-		free(e);
-		free(d);
-	}
-	for (int i = 0; i < 256; i++)
-		all[i] = (uint8_t)(255 - i);
-	for (size_t n = 0; n <= 256; n += 37) {
-		char *e = base64_encode(all, n);
-		char *h = h_b64_encode(all, n);	/* independent codec agrees */
-		uint8_t *d = base64_decode(e, strlen(e), &len);
-		CHECK(strcmp(e, h) == 0);
-		CHECK(d != NULL && len == n && memcmp(d, all, n) == 0);
-		free(e);
-		free(h);
-		free(d);
-	}
-	static const char *const bad[] = { "Zg=", "Z===", "Zg==Zg==", "Zh==", "Zm9=", "Zm9v!A==",
-					   "====", "Zm 9v", "Zg=a" };
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		uint8_t *d = base64_decode(bad[i], strlen(bad[i]), &len);
-		CHECKF(d == NULL, "'%s' must be rejected", bad[i]);
-	}
 }
 
 static void expect_pack(const char *fmt, const char *args, const char *hex)
@@ -378,7 +340,6 @@ int main(void)
 	test_parse_int64();
 	test_parse_damage();
 	test_responses();
-	test_base64();
 	test_struct_pack();
 	test_utf8();
 	printf("ok\n");

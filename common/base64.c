@@ -8,7 +8,7 @@ static const char b64_alphabet[] =
 
 size_t base64_encoded_len(size_t len)
 {
-	return (len + 2) / 3 * 4;
+	return (len / 3 + (len % 3 != 0)) * 4;
 }
 
 void base64_encode_to(const void *data, size_t len, char *out)
@@ -40,9 +40,13 @@ void base64_encode_to(const void *data, size_t len, char *out)
 
 char *base64_encode(const void *data, size_t len)
 {
-	size_t n = base64_encoded_len(len);
-	char *out = malloc(n + 1);
+	size_t n;
+	char *out;
 
+	if (len / 3 >= (SIZE_MAX - 1) / 4 - 1)
+		return NULL;	/* the text's length would not fit a size_t */
+	n = base64_encoded_len(len);
+	out = malloc(n + 1);
 	if (out == NULL)
 		return NULL;
 	base64_encode_to(data, len, out);
@@ -67,15 +71,14 @@ static int b64_value(char c)
 
 uint8_t *base64_decode(const char *text, size_t text_len, size_t *out_len)
 {
-	size_t pad = 0, n, i, o = 0;
+	size_t pad = 0, i, o = 0;
 	uint8_t *out;
 
 	if (text_len % 4 != 0)
 		return NULL;
 	if (text_len > 0 && text[text_len - 1] == '=')
 		pad = (text_len > 1 && text[text_len - 2] == '=') ? 2 : 1;
-	n = text_len / 4 * 3 - pad;
-	out = malloc(n > 0 ? n : 1);
+	out = malloc(text_len / 4 * 3 - pad + 1);
 	if (out == NULL)
 		return NULL;
 
@@ -106,6 +109,7 @@ uint8_t *base64_decode(const char *text, size_t text_len, size_t *out_len)
 			out[o++] = (uint8_t)w;
 		}
 	}
+	out[o] = '\0';
 	*out_len = o;
 	return out;
 bad:

@@ -1,9 +1,9 @@
 /*
- * Standard base64 (RFC 4648 alphabet, with padding), used for every byte
- * string that crosses the JSON-RPC interface.
+ * Standard base64 (RFC 4648 alphabet, with padding): how every byte string
+ * crosses the JSON-RPC interface, in omvd and in libomvclient alike.
  */
-#ifndef OMVD_BASE64_H
-#define OMVD_BASE64_H
+#ifndef OMV_COMMON_BASE64_H
+#define OMV_COMMON_BASE64_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -17,9 +17,10 @@ char *base64_encode(const void *data, size_t len);
 
 /*
  * Strict decode: the length must be a multiple of 4, only the alphabet is
- * accepted, '=' only as the final one or two characters, and the unused
- * bits before the padding must be zero. Returns a malloc'd buffer (never
- * NULL for valid input, even when empty) and sets *out_len, or NULL when
+ * accepted (no whitespace, no NUL), '=' only as the final one or two
+ * characters, and the unused bits before the padding must be zero: one
+ * text for one byte string. Returns a malloc'd buffer with a NUL byte
+ * after its *out_len bytes (so decoded text is a C string), or NULL when
  * the text is not canonical base64 (or memory runs out).
  */
 uint8_t *base64_decode(const char *text, size_t text_len, size_t *out_len);
