@@ -192,7 +192,6 @@ bool rpc_client_send_parts(struct rpc_client *c, const char *head, struct shared
 void rpc_notify_client_room(struct rpc_client *c);
 /* Drops the notifications waiting for room (client teardown). */
 void rpc_notify_client_clear(struct rpc_client *c);
-void rpc_client_push_event(struct rpc_client *c, uint8_t chan, uint8_t opcode, uint16_t code);
 
 /* Ending a call: exactly one of these, once. result/data are stolen. */
 void call_result(struct rpc_call *call, json_t *result);

@@ -331,13 +331,30 @@ static void on_link_changed(void *ctx, enum link_state st, const char *reason)
 	rpc_server_announce_state(s);
 }
 
+/* The client's own record of cam events (the newest CLIENT_EVENTS_MAX),
+ * which poll_events hands out. */
+static void push_event(struct rpc_client *c, uint8_t chan, uint8_t opcode, uint16_t code)
+{
+	struct client_event *e;
+
+	if (c->ev_count == CLIENT_EVENTS_MAX) {
+		c->ev_head = (c->ev_head + 1) % CLIENT_EVENTS_MAX;	/* drop the oldest */
+		c->ev_count--;
+	}
+	e = &c->events[(c->ev_head + c->ev_count) % CLIENT_EVENTS_MAX];
+	e->chan = chan;
+	e->opcode = opcode;
+	e->code = code;
+	c->ev_count++;
+}
+
 static void on_event(void *ctx, uint8_t chan, uint8_t opcode, uint16_t code)
 {
 	struct rpc_server *s = ctx;
 	struct rpc_client *c;
 
 	TAILQ_FOREACH(c, &s->clients, link)
-		rpc_client_push_event(c, chan, opcode, code);
+		push_event(c, chan, opcode, code);
 	notify_topic(s, TOPIC_EVENT, "event", event_json(s->cam, chan, code));
 }
 
