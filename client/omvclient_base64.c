@@ -10,12 +10,12 @@
 
 char *omv_base64_encode(const void *data, size_t len)
 {
-	return base64_encode(data, len);
+	return omv_b64_encode(data, len);
 }
 
 unsigned char *omv_base64_decode(const char *text, size_t *len)
 {
-	unsigned char *out = base64_decode(text, strlen(text), len);
+	unsigned char *out = omv_b64_decode(text, strlen(text), len);
 
 	if (out == NULL)
 		*len = 0;

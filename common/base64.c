@@ -6,12 +6,12 @@
 static const char b64_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-size_t base64_encoded_len(size_t len)
+size_t omv_b64_encoded_len(size_t len)
 {
 	return (len / 3 + (len % 3 != 0)) * 4;
 }
 
-void base64_encode_to(const void *data, size_t len, char *out)
+void omv_b64_encode_to(const void *data, size_t len, char *out)
 {
 	const uint8_t *p = data;
 	size_t i = 0;
@@ -38,18 +38,18 @@ void base64_encode_to(const void *data, size_t len, char *out)
 	}
 }
 
-char *base64_encode(const void *data, size_t len)
+char *omv_b64_encode(const void *data, size_t len)
 {
 	size_t n;
 	char *out;
 
 	if (len / 3 >= (SIZE_MAX - 1) / 4 - 1)
 		return NULL;	/* the text's length would not fit a size_t */
-	n = base64_encoded_len(len);
+	n = omv_b64_encoded_len(len);
 	out = malloc(n + 1);
 	if (out == NULL)
 		return NULL;
-	base64_encode_to(data, len, out);
+	omv_b64_encode_to(data, len, out);
 	out[n] = '\0';
 	return out;
 }
@@ -69,7 +69,7 @@ static int b64_value(char c)
 	return -1;
 }
 
-uint8_t *base64_decode(const char *text, size_t text_len, size_t *out_len)
+uint8_t *omv_b64_decode(const char *text, size_t text_len, size_t *out_len)
 {
 	size_t pad = 0, i, o = 0;
 	uint8_t *out;

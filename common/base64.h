@@ -9,11 +9,11 @@
 #include <stdint.h>
 
 /* Characters needed to encode len bytes (no NUL). */
-size_t base64_encoded_len(size_t len);
-/* Writes base64_encoded_len(len) characters to out (no NUL added). */
-void base64_encode_to(const void *data, size_t len, char *out);
+size_t omv_b64_encoded_len(size_t len);
+/* Writes omv_b64_encoded_len(len) characters to out (no NUL added). */
+void omv_b64_encode_to(const void *data, size_t len, char *out);
 /* A malloc'd NUL-terminated encoding; NULL when out of memory. */
-char *base64_encode(const void *data, size_t len);
+char *omv_b64_encode(const void *data, size_t len);
 
 /*
  * Strict decode: the length must be a multiple of 4, only the alphabet is
@@ -23,6 +23,6 @@ char *base64_encode(const void *data, size_t len);
  * after its *out_len bytes (so decoded text is a C string), or NULL when
  * the text is not canonical base64 (or memory runs out).
  */
-uint8_t *base64_decode(const char *text, size_t text_len, size_t *out_len);
+uint8_t *omv_b64_decode(const char *text, size_t text_len, size_t *out_len);
 
 #endif

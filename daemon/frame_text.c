@@ -62,11 +62,11 @@ struct shared_line *frame_text_object(struct frame *f, enum frame_encoding enc, 
 	n += snprintf(head + n, sizeof head - (size_t)n, ",\"encoding\":\"%s\",\"data\":\"", name);
 	if ((size_t)n >= sizeof head)
 		return NULL;
-	b64 = base64_encoded_len(img->len);
+	b64 = omv_b64_encoded_len(img->len);
 	if ((l = shared_line_alloc((size_t)n + b64 + 2)) == NULL)
 		return NULL;
 	memcpy(l->data, head, (size_t)n);
-	base64_encode_to(img->data, img->len, l->data + n);
+	omv_b64_encode_to(img->data, img->len, l->data + n);
 	memcpy(l->data + n + b64, "\"}", 2);
 	return l;
 }

@@ -206,7 +206,7 @@ int param_bytes(struct rpc_call *call, json_t *params, const char *name, bool re
 		text = "";
 		text_len = 0;
 	}
-	*out = base64_decode(text, text_len, len);
+	*out = omv_b64_decode(text, text_len, len);
 	if (*out == NULL) {
 		call_errorf(call, RPC_INVALID_PARAMS, "invalid params: '%s' is not valid base64",
 			    name);
@@ -263,11 +263,11 @@ json_t *json_base64(const uint8_t *data, size_t len, bool empty_is_null)
 
 	if (len == 0 && empty_is_null)
 		return json_null();
-	text = malloc(base64_encoded_len(len) + 1);
+	text = malloc(omv_b64_encoded_len(len) + 1);
 	if (text == NULL)
 		return NULL;
-	base64_encode_to(data, len, text);
-	s = json_stringn_nocheck(text, base64_encoded_len(len));
+	omv_b64_encode_to(data, len, text);
+	s = json_stringn_nocheck(text, omv_b64_encoded_len(len));
 	free(text);
 	return s;
 }

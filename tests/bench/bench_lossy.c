@@ -53,7 +53,7 @@ static void check_frame(void *arg, const char *line, size_t n)
 	const char *text = json_string_value(json_object_get(json_object_get(msg, "params"),
 							     "data"));
 	size_t len = 0, ref_len = 0;
-	uint8_t *jpeg = text ? base64_decode(text, strlen(text), &len) : NULL;
+	uint8_t *jpeg = text ? omv_b64_decode(text, strlen(text), &len) : NULL;
 	uint8_t *ref = NULL;
 	uint32_t number = 0, fmt;
 	bool good = false;

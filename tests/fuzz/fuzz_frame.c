@@ -151,7 +151,7 @@ static void check_data(json_t *params, const char *encoding, struct frame *f)
 
 	if (!json_is_string(data))
 		fuzz_fail("encoding '%s' without data", encoding);
-	got = base64_decode(json_string_value(data), json_string_length(data), &len);
+	got = omv_b64_decode(json_string_value(data), json_string_length(data), &len);
 	if (got == NULL)
 		fuzz_fail("'%s' data of %zu characters is not base64", encoding,
 			  json_string_length(data));

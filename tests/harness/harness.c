@@ -533,7 +533,7 @@ bool h_wait_until(bool (*cond)(void *arg), void *arg, unsigned timeout_ms)
 
 char *h_b64_encode(const void *data, size_t len)
 {
-	char *out = base64_encode(data, len);
+	char *out = omv_b64_encode(data, len);
 
 	if (out == NULL)
 		h_fail(__FILE__, __LINE__, "out of memory");
@@ -542,5 +542,5 @@ char *h_b64_encode(const void *data, size_t len)
 
 void *h_b64_decode(const char *s, size_t *len)
 {
-	return base64_decode(s, strlen(s), len);
+	return omv_b64_decode(s, strlen(s), len);
 }

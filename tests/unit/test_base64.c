@@ -40,8 +40,8 @@ static void test_vectors(void)
 
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
 		size_t plain = strlen(v[i][0]), len = 99;
-		char *e = base64_encode(v[i][0], plain);
-		uint8_t *d = base64_decode(v[i][1], strlen(v[i][1]), &len);
+		char *e = omv_b64_encode(v[i][0], plain);
+		uint8_t *d = omv_b64_decode(v[i][1], strlen(v[i][1]), &len);
 
 		CHECK(e != NULL && strcmp(e, v[i][1]) == 0);
 		CHECK(d != NULL);
@@ -63,15 +63,15 @@ static void test_random(void)
 		size_t len;
 
 		rng_fill(&r, buf, n);
-		e = base64_encode(buf, n);
+		e = omv_b64_encode(buf, n);
 		want = encode_bitwise(buf, n);
 		CHECK(e != NULL && strcmp(e, want) == 0);
-		CHECK_EQ(base64_encoded_len(n), strlen(want));
+		CHECK_EQ(omv_b64_encoded_len(n), strlen(want));
 		/* encode_to writes exactly that many characters. */
 		memset(to, '#', sizeof to);
-		base64_encode_to(buf, n, to);
+		omv_b64_encode_to(buf, n, to);
 		CHECK(memcmp(to, want, strlen(want)) == 0 && to[strlen(want)] == '#');
-		d = base64_decode(e, strlen(e), &len);
+		d = omv_b64_decode(e, strlen(e), &len);
 		CHECK(d != NULL);
 		CHECK_EQ(len, n);
 		CHECK(memcmp(d, buf, n) == 0 && d[n] == '\0');
@@ -93,17 +93,17 @@ static void test_refused(void)
 	size_t len;
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		if (base64_decode(bad[i], strlen(bad[i]), &len) != NULL) {
+		if (omv_b64_decode(bad[i], strlen(bad[i]), &len) != NULL) {
 			fprintf(stderr, "accepted '%s'\n", bad[i]);
 			exit(1);
 		}
 	}
 	/* A NUL inside the given length is not base64 either. */
-	CHECK(base64_decode("Zm9\0", 4, &len) == NULL);
-	CHECK(base64_decode("Zg==\0\0\0\0", 8, &len) == NULL);
+	CHECK(omv_b64_decode("Zm9\0", 4, &len) == NULL);
+	CHECK(omv_b64_decode("Zg==\0\0\0\0", 8, &len) == NULL);
 	/* Only the given length is read. */
 	{
-		uint8_t *d = base64_decode("Zm9vYmFy", 4, &len);
+		uint8_t *d = omv_b64_decode("Zm9vYmFy", 4, &len);
 
 		CHECK(d != NULL && len == 3 && memcmp(d, "foo", 3) == 0);
 		free(d);
