@@ -130,7 +130,8 @@ mkdir "$T/hand"
 {
 	echo "set -e"
 	echo "cd '$T/hand'"
-	tail -n +2 "$T/by-hand.sh" | sed -e "s|build/|$BUILD_ROOT/|g" -e "s|/tmp/|$T/hand/|g"
+	# /tmp/ first: the build may itself be under /tmp
+	tail -n +2 "$T/by-hand.sh" | sed -e "s|/tmp/|$T/hand/|g" -e "s|build/|$BUILD_ROOT/|g"
 	echo "wait"
 } >"$T/by-hand.run"
 run bash "$T/by-hand.run"
