@@ -23,6 +23,22 @@ void t_fail(const char *file, int line, const char *fmt, ...)
 	abort();
 }
 
+int t_main(const struct t_case *cases, size_t n, int argc, char **argv)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (argc < 2 || strcmp(argv[1], cases[i].name) == 0) {
+			cases[i].run();
+			if (argc >= 2)
+				return 0;
+		}
+	}
+	if (argc >= 2) {
+		fprintf(stderr, "unknown case %s\n", argv[1]);
+		return 2;
+	}
+	return 0;
+}
+
 void fake_init(struct fake *f)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -21,6 +21,13 @@
 void t_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 3, 4)));
 
+/* A named test case; t_main runs the one named by argv[1], or all. */
+struct t_case {
+	const char *name;
+	void (*run)(void);
+};
+int t_main(const struct t_case *cases, size_t n, int argc, char **argv);
+
 struct fake {
 	char dir[64];
 	char path[100];

@@ -231,10 +231,7 @@ static void test_base64(void)
 	}
 }
 
-static const struct {
-	const char *name;
-	void (*run)(void);
-} cases[] = {
+static const struct t_case cases[] = {
 	{ "connect", test_connect },
 	{ "discovery", test_discovery },
 	{ "ssh-string", test_ssh_string },
@@ -243,16 +240,5 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		if (argc < 2 || strcmp(argv[1], cases[i].name) == 0) {
-			cases[i].run();
-			if (argc >= 2)
-				return 0;
-		}
-	}
-	if (argc >= 2) {
-		fprintf(stderr, "unknown case %s\n", argv[1]);
-		return 2;
-	}
-	return 0;
+	return t_main(cases, sizeof cases / sizeof cases[0], argc, argv);
 }
